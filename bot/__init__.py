@@ -1,0 +1,1 @@
+"""artisto's Telegram side: configuration, the command line, the bot and its playground."""

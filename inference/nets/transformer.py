@@ -1,0 +1,89 @@
+"""The feed-forward style generator of Johnson et al. (2016), with a width parameter.
+
+conv 9×9 → two stride-2 convs → residual blocks → two (upsample, conv) → conv 9×9, with
+instance norm and reflection padding throughout. Upsampling then convolving, rather than a
+transposed convolution, avoids checkerboard artefacts.
+
+With ``skip=True`` the network predicts a change to its input (``x + G(x)``): short training
+runs then keep the photo's content from the first iterations instead of losing it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection pad, convolution, and optionally instance norm and ReLU."""
+
+    def __init__(
+        self, c_in: int, c_out: int, kernel: int, stride: int = 1, *, norm: bool = True
+    ) -> None:
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(kernel // 2),
+            nn.Conv2d(c_in, c_out, kernel, stride),
+        ]
+        if norm:
+            layers += [nn.InstanceNorm2d(c_out, affine=True), nn.ReLU(inplace=True)]
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, 3)
+        self.conv2 = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            nn.InstanceNorm2d(channels, affine=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(self.conv1(x))
+
+
+class UpsampleConv(nn.Module):
+    """Nearest-neighbour ×2 upsampling, then a conv layer."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = ConvLayer(c_in, c_out, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class TransformerNet(nn.Module):
+    """Image-to-image generator: RGB in [0, 1] of shape (N, 3, H, W) to RGB of the same shape.
+
+    H and W must be multiples of ``TransformerNet.SIZE_MULTIPLE``; the output is not clamped.
+    """
+
+    SIZE_MULTIPLE = 4
+
+    def __init__(self, width: int = 16, n_residual: int = 5, *, skip: bool = True) -> None:
+        super().__init__()
+        self.width = width
+        self.skip = skip
+        c1, c2, c3 = width, width * 2, width * 4
+        self.encoder = nn.Sequential(
+            ConvLayer(3, c1, 9),
+            ConvLayer(c1, c2, 3, stride=2),
+            ConvLayer(c2, c3, 3, stride=2),
+        )
+        self.residuals = nn.Sequential(*(ResidualBlock(c3) for _ in range(n_residual)))
+        self.decoder = nn.Sequential(
+            UpsampleConv(c3, c2),
+            UpsampleConv(c2, c1),
+            ConvLayer(c1, 3, 9, norm=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.decoder(self.residuals(self.encoder(x - 0.5)))
+        return x + y if self.skip else y + 0.5
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

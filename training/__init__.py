@@ -1,0 +1,1 @@
+"""Training stabilized style generators: loss network, losses, data, the loop, evaluation."""
