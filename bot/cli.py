@@ -13,7 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot.config import Settings
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from bot.config import Settings, explain
 from bot.logs import setup_logging
 from inference.errors import ArtistoError
 
@@ -180,7 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"artisto: error: {explain(exc)}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:
+        print(f"artisto: error: {exc}", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level, settings.log_format)
     handler: Handler = args.handler
     try:

@@ -6,10 +6,10 @@ Nested sections use a double underscore: ``ARTISTO_BOT__TOKEN``, ``ARTISTO_DB__U
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "ARTISTO_"
 NESTED_DELIMITER = "__"
@@ -19,7 +19,8 @@ class BotSettings(BaseModel):
     """How the bot reaches Telegram and who runs it."""
 
     token: SecretStr | None = Field(
-        None, description="Bot token from @BotFather; without one, `artisto run` starts the playground."
+        None,
+        description="Bot token from @BotFather; without one, `artisto run` starts the playground.",
     )
     api_base: str = Field(
         "https://api.telegram.org",
@@ -36,8 +37,9 @@ class BotSettings(BaseModel):
     )
     listen_host: str = Field("0.0.0.0", description="Address of the webhook and health server.")
     listen_port: int = Field(8081, description="Port of the webhook, /healthz and /metrics server.")
-    admins: list[int] = Field(
-        default_factory=list, description="Telegram user ids exempt from limits, allowed /stats."
+    admins: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Telegram user ids exempt from limits, allowed /stats.",
     )
     default_language: Literal["en", "ru"] = Field(
         "en", description="Language for users whose Telegram language is neither en nor ru."
@@ -45,16 +47,26 @@ class BotSettings(BaseModel):
     playground_host: str = Field("127.0.0.1", description="Address of the playground's web page.")
     playground_port: int = Field(8080, description="Port of the playground's web page.")
 
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        # An environment variable holds "1,2" (or "[1, 2]"), not JSON that users get wrong.
+        if isinstance(value, str):
+            return [part.strip() for part in value.strip().strip("[]").split(",") if part.strip()]
+        return value
+
 
 class DbSettings(BaseModel):
     """Where requests are stored; the jobs table is the durable queue."""
 
-    url: str | None = Field(
+    url: SecretStr | None = Field(
         None,
-        description="SQLAlchemy async URL; default a SQLite file in the data folder. "
-        "postgresql+asyncpg://user@host/db switches to PostgreSQL.",
+        description="SQLAlchemy async URL (secret: it may hold a password); default a SQLite "
+        "file in the data folder. postgresql+asyncpg://user:pw@host/db switches to PostgreSQL.",
     )
-    migrate_on_start: bool = Field(True, description="Apply Alembic migrations when the bot starts.")
+    migrate_on_start: bool = Field(
+        True, description="Apply Alembic migrations when the bot starts."
+    )
     echo: bool = Field(False, description="Log every SQL statement.")
 
 
@@ -97,7 +109,9 @@ class LimitsSettings(BaseModel):
     max_upload_mb: int = Field(50, ge=1, description="Largest result file (public Bot API: 50).")
     max_video_seconds: float = Field(30.0, gt=0, description="Longest video accepted.")
     max_video_note_seconds: float = Field(60.0, gt=0, description="Longest video note accepted.")
-    max_fps: float = Field(30.0, gt=0, description="Frame-rate cap; extra frames are dropped evenly.")
+    max_fps: float = Field(
+        30.0, gt=0, description="Frame-rate cap; extra frames are dropped evenly."
+    )
     max_megapixels: float = Field(50.0, gt=0, description="Largest image accepted, in megapixels.")
     user_concurrent_jobs: int = Field(2, ge=1, description="Jobs one user may have in flight.")
     user_jobs_per_minute: int = Field(10, ge=1, description="Jobs one user may start per minute.")
@@ -135,8 +149,8 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         """The configured URL, or a SQLite file in the data folder."""
-        if self.db.url:
-            return self.db.url
+        if self.db.url is not None and self.db.url.get_secret_value():
+            return self.db.url.get_secret_value()
         return f"sqlite+aiosqlite:///{(self.data_dir / 'artisto.db').resolve()}"
 
     @property
@@ -158,6 +172,19 @@ def iter_settings(
         default = field.get_default(call_default_factory=True)
         rows.append((env, _render_default(default), field.description or ""))
     return rows
+
+
+def explain(error: ValidationError) -> str:
+    """One line naming each bad environment variable, for the CLI (pydantic's text spans lines).
+
+    The offending values are left out: a mistyped secret must not reach a terminal or a log.
+    """
+    problems = []
+    for item in error.errors():
+        names = [str(part) for part in item["loc"] if isinstance(part, str)]
+        variable = ENV_PREFIX + NESTED_DELIMITER.join(names).upper()
+        problems.append(f"{variable}: {item['msg']}")
+    return "invalid setting " + "; ".join(problems)
 
 
 def _render_default(value: object) -> str:

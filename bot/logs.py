@@ -25,6 +25,11 @@ def _fields(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
 
 
+# Line breaks that survive JSON escaping with ensure_ascii=False; they only ever occur inside
+# quoted strings, where the \\u escape is valid.
+_UNICODE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
@@ -33,12 +38,14 @@ class KeyValueFormatter(logging.Formatter):
     """``2026-01-01T00:00:00.000+00:00 INFO bot.jobs job.done job_id=7 ms=412``."""
 
     def format(self, record: logging.LogRecord) -> str:
-        parts = [_timestamp(record), record.levelname, record.name, record.getMessage()]
-        parts += [f"{key}={_quote(value)}" for key, value in _fields(record).items()]
-        line = " ".join(parts)
+        head = (record.levelname, record.name, record.getMessage())
+        parts = [_timestamp(record), *map(_quote, head)]
+        parts += [f"{_quote(key)}={_quote(value)}" for key, value in _fields(record).items()]
         if record.exc_info:
-            line += " exc=" + _quote(self.formatException(record.exc_info))
-        return line
+            parts.append("exc=" + _quote(self.formatException(record.exc_info)))
+        if record.stack_info:
+            parts.append("stack=" + _quote(self.formatStack(record.stack_info)))
+        return " ".join(parts).translate(_UNICODE_BREAKS)
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,7 +61,9 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str, ensure_ascii=False)
+        if record.stack_info:
+            payload["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(payload, default=str, ensure_ascii=False).translate(_UNICODE_BREAKS)
 
 
 def _quote(value: object) -> str:
