@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DEPS   := pyproject.toml
 VGG    := data/cache/vgg16.safetensors
 
-.PHONY: run test check install install-dev vgg browser clean
+.PHONY: run test install install-dev vgg browser clean
 
 run: $(VENV)/.installed
 	$(BIN)/artisto run
@@ -20,8 +20,12 @@ test: $(VENV)/.installed-dev $(VGG) browser
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# A failed `venv` (Debian without python3-venv) leaves a half-made folder: remove it, so the
+# next try starts clean instead of finding a python without pip.
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "artisto needs Python 3.11 or newer: make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(VENV)/bin/python $(DEPS)
