@@ -1,0 +1,1 @@
+"""Shipped style packs, one folder each (see ``inference.registry``)."""
