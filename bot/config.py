@@ -126,6 +126,8 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_nested_delimiter=NESTED_DELIMITER,
         env_file=".env",
+        # `ARTISTO_BOT__TOKEN=` (a blank line in .env or a unit file) means "not set", not "".
+        env_ignore_empty=True,
         extra="ignore",
     )
 
