@@ -50,3 +50,9 @@ class JobTimeout(ArtistoError):
 
 class JobCancelled(ArtistoError):
     code = "cancelled"
+
+
+class PoolUnavailable(ArtistoError):
+    """The inference pool is not running: its warm-up failed, or it is shutting down."""
+
+    code = "unavailable"

@@ -1,0 +1,464 @@
+"""The inference pool end to end: real worker threads, a real (tiny) generator, real timing.
+
+``TinyEngine`` is a deterministic TransformerNet behind the ``BatchEngine`` contract. It
+records every ``stylize_batch`` call (the first pixel of each frame carries a marker saying
+which request it came from), can hold calls at a gate so that tests arrange the queue
+while a worker is busy, and raises for frames marked corrupt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from inference.errors import (
+    JobCancelled,
+    JobTimeout,
+    MediaDecodeError,
+    PoolUnavailable,
+    QueueFull,
+    UnknownStyle,
+)
+from inference.nets.transformer import TransformerNet
+from inference.pool import (
+    EngineOutputError,
+    Frames,
+    InferencePool,
+    PoolConfig,
+    PoolState,
+    Priority,
+    batch_limit,
+)
+
+CORRUPT = 255
+SIZE = 8
+
+
+@dataclass(frozen=True)
+class Call:
+    style: str
+    markers: tuple[int, ...]
+    thread: int
+
+
+class TinyEngine:
+    """A real generator (width 4, one residual block) per style, on the CPU."""
+
+    def __init__(self, styles: Sequence[str] = ("ink", "oil"), *, warmup_error: str = "") -> None:
+        self.nets: dict[str, TransformerNet] = {}
+        for seed, name in enumerate(styles):
+            torch.manual_seed(seed)
+            self.nets[name] = TransformerNet(width=4, n_residual=1).eval()
+        self.device = torch.device("cpu")
+        self.warmup_error = warmup_error
+        self.warmed: list[str] | None = None
+        self.warmup_thread: int | None = None
+        self.calls: list[Call] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.busy = threading.Event()
+        """Set when a call has started (and is perhaps held at the gate)."""
+
+    def warmup(self, styles: Iterable[str] | None) -> None:
+        self.warmup_thread = threading.get_ident()
+        if self.warmup_error:
+            raise RuntimeError(self.warmup_error)
+        self.warmed = list(self.nets if styles is None else styles)
+        for name in self.warmed:
+            self.forward(name, frames(0))
+
+    def stylize_batch(self, style: str, frames: Frames) -> Frames:
+        self.calls.append(
+            Call(style, tuple(int(m) for m in frames[:, 0, 0, 0]), threading.get_ident())
+        )
+        self.busy.set()
+        if not self.gate.wait(10):
+            raise RuntimeError("the test never opened the gate")
+        if style not in self.nets:
+            raise UnknownStyle(f"There is no style called {style!r}.")
+        if (frames[:, 0, 0, 0] == CORRUPT).any():
+            raise MediaDecodeError("A frame is corrupt.")
+        if style == "broken":
+            return frames[:, ::2]
+        return self.forward(style, frames)
+
+    def forward(self, style: str, frames: Frames) -> Frames:
+        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
+        with torch.inference_mode():
+            y = self.nets[style](x)
+        out = y.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1)
+        result: Frames = out.contiguous().numpy()
+        return result
+
+    def markers(self) -> list[int]:
+        return [m for call in self.calls for m in call.markers]
+
+
+class BrokenEngine(TinyEngine):
+    """Registers a style whose output has the wrong shape."""
+
+    def __init__(self) -> None:
+        super().__init__(("ink", "broken"))
+
+
+def frames(marker: int, n: int = 1, size: int = SIZE) -> Frames:
+    """``n`` frames of a fixed random picture whose first pixel is ``marker``."""
+    rng = np.random.default_rng(marker)
+    out = rng.integers(0, 255, size=(n, size, size, 3), dtype=np.uint8)
+    out[:, 0, 0, 0] = marker
+    return out
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 2.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        await asyncio.sleep(0.002)
+
+
+async def engine_busy(engine: TinyEngine) -> None:
+    assert await asyncio.to_thread(engine.busy.wait, 2.0), "the engine was never called"
+
+
+def state(pool: InferencePool) -> PoolState:
+    """Read afresh: mypy would otherwise keep the narrowing of an earlier assert."""
+    return pool.state
+
+
+def config(**overrides: Any) -> PoolConfig:
+    base: dict[str, Any] = {"queue_size": 32, "max_wait_ms": 0.0, "job_timeout_s": 5.0}
+    return PoolConfig(**(base | overrides))
+
+
+def submit(
+    pool: InferencePool,
+    marker: int,
+    user: int,
+    *,
+    priority: Priority = Priority.PHOTO,
+    timeout: float | None = None,
+) -> asyncio.Task[Frames]:
+    """Start a request in its own task; it reaches the queue at the loop's next turn."""
+    return asyncio.create_task(
+        pool.stylize("ink", frames(marker), user_id=user, priority=priority, timeout=timeout)
+    )
+
+
+# -- batching -------------------------------------------------------------------------------
+
+
+async def test_concurrent_same_style_requests_share_one_forward_pass() -> None:
+    engine = TinyEngine()
+    async with InferencePool(engine, config(batching=True, max_batch=5, max_wait_ms=1000)) as pool:
+        a, b = await asyncio.gather(
+            pool.stylize("ink", frames(1, n=3), user_id=1),
+            pool.stylize("ink", frames(2, n=2), user_id=2),
+        )
+    assert [(c.style, c.markers) for c in engine.calls] == [("ink", (1, 1, 1, 2, 2))]
+    # each caller gets its own frames back, as if stylized alone
+    assert a.shape == (3, SIZE, SIZE, 3) and b.shape == (2, SIZE, SIZE, 3)
+    for got, marker, n in ((a, 1, 3), (b, 2, 2)):
+        alone = engine.forward("ink", frames(marker, n))
+        assert np.abs(got.astype(int) - alone.astype(int)).max() <= 1
+
+
+async def test_different_styles_or_sizes_are_not_batched() -> None:
+    engine = TinyEngine()
+    async with InferencePool(engine, config(batching=True, max_batch=8, max_wait_ms=30)) as pool:
+        await asyncio.gather(
+            pool.stylize("ink", frames(1), user_id=1),
+            pool.stylize("oil", frames(2), user_id=1),
+            pool.stylize("ink", frames(3, size=12), user_id=1),
+        )
+    assert sorted(c.markers for c in engine.calls) == [(1,), (2,), (3,)]
+
+
+async def test_a_lone_request_waits_at_most_max_wait_for_mates() -> None:
+    engine = TinyEngine()
+    async with InferencePool(engine, config(batching=True, max_batch=8, max_wait_ms=60)) as pool:
+        started = time.monotonic()
+        await pool.stylize("ink", frames(1), user_id=1)
+        elapsed = time.monotonic() - started
+    assert 0.06 <= elapsed < 1.0
+    assert [c.markers for c in engine.calls] == [(1,)]
+
+
+async def test_cpu_engines_run_batches_of_one_by_default() -> None:
+    engine = TinyEngine()
+    async with InferencePool(engine, config(max_wait_ms=1000)) as pool:
+        await asyncio.gather(*(pool.stylize("ink", frames(m), user_id=m) for m in (1, 2)))
+    assert [c.markers for c in engine.calls] == [(1,), (2,)]
+
+
+def test_batching_defaults_on_for_cuda_engines_only() -> None:
+    class CudaLabelled:
+        device = torch.device("cuda")
+
+    assert batch_limit(PoolConfig(max_batch=8), CudaLabelled()) == 8
+    assert batch_limit(PoolConfig(max_batch=8), TinyEngine()) == 1
+    assert batch_limit(PoolConfig(max_batch=8, batching=True), TinyEngine()) == 8
+    assert batch_limit(PoolConfig(max_batch=8, batching=False), CudaLabelled()) == 1
+
+
+# -- order ----------------------------------------------------------------------------------
+
+
+async def test_a_photo_and_a_second_video_overtake_a_long_video() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config(batching=False)) as pool:
+        try:
+            first = submit(pool, 1, user=1, priority=Priority.VIDEO)
+            await engine_busy(engine)  # user 1's first frame batch is running
+            rest = [submit(pool, m, user=1, priority=Priority.VIDEO) for m in range(2, 11)]
+            photo = submit(pool, 50, user=2, priority=Priority.PHOTO)
+            other_video = submit(pool, 60, user=3, priority=Priority.VIDEO)
+            await wait_until(lambda: pool.queue_depth == 11)
+            assert pool.queue_depths == {Priority.PHOTO: 1, Priority.VIDEO: 10}
+        finally:
+            engine.gate.set()
+        await asyncio.gather(first, photo, other_video, *rest)
+    assert engine.markers() == [1, 50, 60, *range(2, 11)]
+
+
+async def test_two_engines_work_in_parallel_threads() -> None:
+    engines = [TinyEngine(), TinyEngine()]
+    for e in engines:
+        e.gate.clear()
+    async with InferencePool(engines, config()) as pool:
+        try:
+            tasks = [submit(pool, m, user=m) for m in (1, 2)]
+            for e in engines:
+                await engine_busy(e)  # both held at once: two workers
+        finally:
+            for e in engines:
+                e.gate.set()
+        await asyncio.gather(*tasks)
+    threads = {c.thread for e in engines for c in e.calls}
+    assert len(threads) == 2 and threading.get_ident() not in threads
+
+
+# -- admission, deadlines, cancellation ------------------------------------------------------
+
+
+async def test_a_full_queue_refuses_at_once() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config(queue_size=2)) as pool:
+        try:
+            running = submit(pool, 1, user=1)
+            await engine_busy(engine)
+            queued = [submit(pool, m, user=m) for m in (2, 3)]
+            await wait_until(lambda: pool.queue_depth == 2)
+            started = time.monotonic()
+            with pytest.raises(QueueFull):
+                await pool.stylize("ink", frames(4), user_id=4)
+            assert time.monotonic() - started < 0.1
+        finally:
+            engine.gate.set()
+        await asyncio.gather(running, *queued)
+    assert engine.markers() == [1, 2, 3]
+
+
+async def test_a_request_that_waits_past_its_timeout_never_runs() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config()) as pool:
+        try:
+            running = submit(pool, 1, user=1)
+            await engine_busy(engine)
+            started = time.monotonic()
+            with pytest.raises(JobTimeout):
+                await pool.stylize("ink", frames(2), user_id=2, timeout=0.15)
+            assert 0.15 <= time.monotonic() - started < 1.0
+            assert pool.queue_depth == 0
+        finally:
+            engine.gate.set()
+        await running
+        await pool.stylize("ink", frames(3), user_id=3)
+    assert engine.markers() == [1, 3]
+
+
+async def test_the_worker_drops_an_overdue_request_even_before_the_caller_notices() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config()) as pool:
+        running = submit(pool, 1, user=1)
+        await engine_busy(engine)
+        late = submit(pool, 2, user=2, timeout=0.05)
+        await wait_until(lambda: pool.queue_depth == 1)
+        # Block the event loop, so that its timer cannot withdraw the request: the deadline
+        # passes, then the worker comes free and must reject the request on its own.
+        time.sleep(0.1)  # noqa: ASYNC251
+        engine.gate.set()
+        time.sleep(0.1)  # noqa: ASYNC251
+        with pytest.raises(JobTimeout):
+            await late
+        await running
+    assert engine.markers() == [1]
+
+
+async def test_a_request_running_past_its_timeout_fails_and_the_worker_goes_on() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config()) as pool:
+        try:
+            with pytest.raises(JobTimeout):
+                await pool.stylize("ink", frames(1), user_id=1, timeout=0.1)
+        finally:
+            engine.gate.set()
+        out = await pool.stylize("ink", frames(2), user_id=1)
+        assert out.shape == (1, SIZE, SIZE, 3)
+
+
+async def test_cancelling_the_caller_withdraws_a_queued_request() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config()) as pool:
+        try:
+            running = submit(pool, 1, user=1)
+            await engine_busy(engine)
+            queued = submit(pool, 2, user=2)
+            await wait_until(lambda: pool.queue_depth == 1)
+            queued.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await queued
+            assert pool.queue_depth == 0
+        finally:
+            engine.gate.set()
+        await running
+        await pool.stylize("ink", frames(3), user_id=3)
+    assert engine.markers() == [1, 3]
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+async def test_a_corrupt_frame_fails_alone_and_its_batch_mates_succeed() -> None:
+    engine = TinyEngine()
+    async with InferencePool(engine, config(batching=True, max_batch=3, max_wait_ms=200)) as pool:
+        results = await asyncio.gather(
+            *(pool.stylize("ink", frames(m), user_id=m) for m in (1, CORRUPT, 3)),
+            return_exceptions=True,
+        )
+        assert isinstance(results[1], MediaDecodeError)
+        for marker, got in ((1, results[0]), (3, results[2])):
+            assert isinstance(got, np.ndarray)
+            alone = engine.forward("ink", frames(marker))
+            assert np.abs(got.astype(int) - alone.astype(int)).max() <= 1
+        # one batched try, then each member alone; the worker keeps serving
+        assert [c.markers for c in engine.calls] == [(1, CORRUPT, 3), (1,), (CORRUPT,), (3,)]
+        assert (await pool.stylize("ink", frames(4), user_id=4)).shape == (1, SIZE, SIZE, 3)
+
+
+async def test_engine_errors_reach_the_caller_with_their_type() -> None:
+    async with InferencePool(BrokenEngine(), config()) as pool:
+        with pytest.raises(UnknownStyle, match="nope"):
+            await pool.stylize("nope", frames(1), user_id=1)
+        with pytest.raises(EngineOutputError, match="shape"):
+            await pool.stylize("broken", frames(2), user_id=1)
+        assert (await pool.stylize("ink", frames(3), user_id=1)).shape == (1, SIZE, SIZE, 3)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((SIZE, SIZE, 3), np.uint8),
+        np.zeros((1, SIZE, SIZE, 4), np.uint8),
+        np.zeros((0, SIZE, SIZE, 3), np.uint8),
+        np.zeros((1, SIZE, SIZE, 3), np.float32),
+    ],
+)
+async def test_malformed_frames_are_refused_before_queueing(bad: Frames) -> None:
+    async with InferencePool(TinyEngine(), config()) as pool:
+        with pytest.raises(ValueError, match="frames"):
+            await pool.stylize("ink", bad, user_id=1)
+        assert pool.queue_depth == 0
+
+
+# -- life cycle -----------------------------------------------------------------------------
+
+
+async def test_states_and_warm_up_in_the_worker_thread() -> None:
+    engine = TinyEngine()
+    made_in: list[int] = []
+
+    def factory() -> TinyEngine:
+        made_in.append(threading.get_ident())
+        return engine
+
+    pool = InferencePool([factory], config(warmup_styles=("oil",)))
+    assert state(pool) is PoolState.STARTING
+    early = submit(pool, 1, user=1)  # accepted while starting, run once warm
+    await wait_until(lambda: pool.queue_depth == 1)
+    await pool.start()
+    assert state(pool) is PoolState.READY and pool.error is None
+    assert engine.warmed == ["oil"]
+    assert made_in == [engine.warmup_thread] and engine.warmup_thread != threading.get_ident()
+    assert (await early).shape == (1, SIZE, SIZE, 3)
+    await pool.aclose()
+    assert state(pool) is PoolState.CLOSED
+    with pytest.raises(PoolUnavailable):
+        await pool.stylize("ink", frames(2), user_id=1)
+
+
+async def test_a_failed_warm_up_means_error_with_its_reason() -> None:
+    pool = InferencePool(TinyEngine(warmup_error="weights missing"), config())
+    early = submit(pool, 1, user=1)
+    await wait_until(lambda: pool.queue_depth == 1)
+    await pool.start()
+    assert state(pool) is PoolState.ERROR
+    assert pool.error is not None and "weights missing" in pool.error
+    with pytest.raises(PoolUnavailable, match="weights missing"):
+        await early
+    with pytest.raises(PoolUnavailable, match="weights missing"):
+        await pool.stylize("ink", frames(2), user_id=1)
+    await pool.aclose()
+    assert state(pool) is PoolState.CLOSED
+
+
+async def test_aclose_fails_what_is_queued_and_finishes_what_runs() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    pool = InferencePool(engine, config())
+    await pool.start()
+    running = submit(pool, 1, user=1)
+    await engine_busy(engine)
+    queued = [submit(pool, m, user=m) for m in (2, 3)]
+    await wait_until(lambda: pool.queue_depth == 2)
+    closing = asyncio.ensure_future(pool.aclose())
+    for task in queued:
+        with pytest.raises(JobCancelled):
+            await task
+    assert not closing.done()  # waits for the running batch
+    engine.gate.set()
+    assert (await running).shape == (1, SIZE, SIZE, 3)
+    await closing
+    assert state(pool) is PoolState.CLOSED
+    assert engine.markers() == [1]
+    assert not any(t.name.startswith("artisto-infer") for t in threading.enumerate())
+
+
+async def test_aclose_with_drain_finishes_what_is_queued() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    pool = InferencePool(engine, config())
+    await pool.start()
+    tasks = [submit(pool, m, user=m) for m in (1, 2, 3)]
+    await wait_until(lambda: pool.queue_depth == 2)
+    closing = asyncio.ensure_future(pool.aclose(drain=True))
+    await asyncio.sleep(0.01)
+    with pytest.raises(PoolUnavailable):
+        await pool.stylize("ink", frames(4), user_id=4)
+    engine.gate.set()
+    await closing
+    assert all(t.result().shape == (1, SIZE, SIZE, 3) for t in tasks)
+    assert engine.markers() == [1, 2, 3]
