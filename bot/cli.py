@@ -66,7 +66,7 @@ def _cmd_stylize(args: argparse.Namespace, settings: Settings) -> int:
         args.input,
         args.output,
         style=args.style,
-        max_side=args.max_side,
+        max_side=args.max_side or settings.inference.max_side,
         styles_dir=settings.inference.styles_dir,
         device=settings.inference.device,
         jpeg_quality=settings.inference.jpeg_quality,
