@@ -372,10 +372,11 @@ class StyleRegistry:
 
     @classmethod
     def discover(
-        cls, extra_dir: Path | None = None, *, shipped_dir: Path = SHIPPED_STYLES_DIR
+        cls, extra_dir: Path | None = None, *, shipped_dir: Path | None = None
     ) -> StyleRegistry:
         """Packs shipped in the package, then those of ``extra_dir``, which win on a name clash
         so that a deployment can replace a shipped style with a retrained one."""
+        shipped_dir = SHIPPED_STYLES_DIR if shipped_dir is None else shipped_dir
         if extra_dir is not None and not extra_dir.is_dir():
             raise StylePackError(f"{extra_dir}: styles folder does not exist")
         packs: dict[str, StylePack] = {}
@@ -395,7 +396,7 @@ class StyleRegistry:
                     )
                 found[pack.name] = pack
             packs.update(found)
-        log.info("style.discovered", extra={"count": len(packs), "names": ",".join(sorted(packs))})
+        log.debug("style.discovered", extra={"count": len(packs), "names": ",".join(sorted(packs))})
         return cls(packs.values(), searched)
 
     def names(self) -> list[str]:

