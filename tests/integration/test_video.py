@@ -1,0 +1,432 @@
+"""The video pipeline on real files: tiny clips written by PyAV, stylized by inverting colours."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference.errors import (
+    ArtistoError,
+    JobCancelled,
+    MediaDecodeError,
+    MediaTooLarge,
+    QueueFull,
+    UnsupportedMedia,
+)
+from inference.media.probe import probe_video
+from inference.media.video import (
+    VideoLimits,
+    VideoOptions,
+    stylize_video,
+    stylize_video_async,
+)
+from inference.media.video_shrink import shrink_to_fit
+from inference.media.video_temporal import TemporalFilter
+from tests import fixtures_video as fx
+
+
+def invert(frames: np.ndarray) -> np.ndarray:
+    return 255 - frames
+
+
+@dataclass
+class Streams:
+    """What a player sees: codecs, formats, sizes, durations and the decoded frames."""
+
+    codec: str
+    pix_fmt: str | None
+    size: tuple[int, int]
+    duration: float
+    audio: str | None
+    audio_duration: float
+    times: list[float]
+    images: list[np.ndarray]
+    rotations: set[int]
+
+
+def streams(path: Path) -> Streams:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        decoded = list(container.decode(video))
+        audio_duration = 0.0
+        if audio is not None and audio.duration is not None and audio.time_base is not None:
+            audio_duration = float(audio.duration * audio.time_base)
+        return Streams(
+            codec=video.codec_context.name,
+            pix_fmt=video.codec_context.pix_fmt,
+            size=(video.codec_context.width, video.codec_context.height),
+            duration=(container.duration or 0) / av.time_base,
+            audio=audio.codec_context.name if audio is not None else None,
+            audio_duration=audio_duration,
+            times=[f.time or 0.0 for f in decoded],
+            images=[f.to_ndarray(format="rgb24") for f in decoded],
+            rotations={f.rotation for f in decoded},
+        )
+
+
+def moov_before_mdat(path: Path) -> bool:
+    data = path.read_bytes()
+    return 0 < data.find(b"moov") < data.find(b"mdat")
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "out.mp4"
+
+
+# --- output streams ----------------------------------------------------------------------
+
+
+def test_aac_clip_keeps_its_sound_and_comes_out_playable(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.5, fps=10, audio="aac")
+    result = stylize_video(src, out, invert)
+    got = streams(out)
+    assert got.codec == "h264" and got.pix_fmt == "yuv420p"
+    assert got.size == (64, 48) == (result.width, result.height)
+    assert abs(got.duration - 1.5) <= 1 / 10
+    assert got.audio == "aac" and result.audio_mode == "copy"
+    assert abs(got.audio_duration - 1.5) <= 1 / 10
+    assert moov_before_mdat(out)
+    assert result.frames == len(got.images) == 15
+    # Real pixel work went through: every frame is the inverse of its source, in order.
+    for i, image in enumerate(got.images):
+        expected = 255 - fx.frame_image(i, 64, 48).astype(np.int16)
+        assert np.abs(image.astype(np.int16) - expected).mean() < 8, i
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [("mp3", ".mp4"), ("opus", ".mkv")])
+def test_other_sound_is_reencoded_to_aac(
+    tmp_path: Path, out: Path, codec: str, suffix: str
+) -> None:
+    src = fx.make_clip(tmp_path / f"in{suffix}", seconds=1.0, audio=codec)  # type: ignore[arg-type]
+    assert probe_video(src, VideoLimits()).audio_codec == codec
+    result = stylize_video(src, out, invert)
+    got = streams(out)
+    assert result.audio_mode == "aac" and got.audio == "aac"
+    assert abs(got.audio_duration - 1.0) <= 1 / 10
+    assert abs(got.duration - 1.0) <= 1 / 10
+
+
+def test_silent_clip_stays_silent(tmp_path: Path, out: Path) -> None:
+    result = stylize_video(fx.make_clip(tmp_path / "in.mp4"), out, invert)
+    assert streams(out).audio is None and not result.has_audio
+
+
+def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, out: Path) -> None:
+    # A phone held upright stores its picture sideways (64×48) with a display matrix saying
+    # "turn it 90° clockwise" (-90 counter-clockwise); players show it 48×64.
+    src = fx.make_clip(tmp_path / "in.mp4", width=64, height=48, rotation=-90)
+    info = probe_video(src, VideoLimits())
+    assert (info.width, info.height, info.rotation) == (64, 48, 270)
+    assert info.display_size == (48, 64)
+    stylize_video(src, out, invert)
+    got = streams(out)
+    assert got.size == (48, 64) and got.rotations == {0}  # upright pixels, no matrix left
+    stored = fx.frame_image(0, 64, 48)
+    upright = np.rot90(stored, -1)  # clockwise: the stored left edge becomes the top
+    want = 255 - upright.astype(np.int16)
+    assert np.abs(got.images[0].astype(np.int16) - want).mean() < 8
+
+
+def test_variable_frame_rate_keeps_timestamps(tmp_path: Path, out: Path) -> None:
+    times_ms = [0, 100, 150, 400, 450, 700, 1000, 1050]
+    src = fx.make_clip(tmp_path / "in.mp4", pts_ms=times_ms)
+    stylize_video(src, out, invert)
+    got = streams(out)
+    assert got.times == pytest.approx([t / 1000 for t in times_ms], abs=0.002)
+
+
+def test_frame_rate_is_capped_by_dropping_frames_evenly(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", fps=60, seconds=1.0)
+    result = stylize_video(src, out, invert)
+    got = streams(out)
+    assert result.frames == len(got.times) == 30
+    gaps = np.diff(got.times)
+    assert gaps == pytest.approx(np.full(29, 1 / 30), abs=0.002)
+    assert abs(got.duration - 1.0) <= 1 / 30
+
+
+@pytest.mark.parametrize(
+    ("size", "max_side", "want"), [((63, 47), 720, (62, 46)), ((101, 75), 50, (50, 36))]
+)
+def test_odd_sizes_come_out_even(
+    tmp_path: Path, out: Path, size: tuple[int, int], max_side: int, want: tuple[int, int]
+) -> None:
+    src = fx.make_clip(tmp_path / "in.mkv", width=size[0], height=size[1], pix_fmt="yuv444p")
+    result = stylize_video(src, out, invert, options=VideoOptions(max_side=max_side))
+    assert streams(out).size == want == (result.width, result.height)
+
+
+def test_video_note_is_a_centred_square_with_sound(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", width=96, height=64, audio="aac")
+    options = VideoOptions(video_note_side=48)
+    result = stylize_video(src, out, invert, kind="video_note", options=options)
+    got = streams(out)
+    assert got.size == (48, 48) and result.kind == "video_note"
+    assert got.audio == "aac"
+    # Centre crop: the square shows the middle 64 columns of the source, scaled to 48.
+    middle = Image.fromarray(fx.frame_image(0, 96, 64)[:, 16:80]).resize(
+        (48, 48), Image.Resampling.BOX
+    )
+    expected = 255 - np.asarray(middle).astype(np.int16)
+    assert np.abs(got.images[0].astype(np.int16) - expected).mean() < 8
+
+
+def test_video_notes_may_run_a_minute_videos_half_that(tmp_path: Path) -> None:
+    minute = fx.make_clip(tmp_path / "45s.mp4", fps=1, seconds=45)
+    assert probe_video(minute, VideoLimits(), kind="video_note").duration == pytest.approx(
+        45, abs=1
+    )
+    with pytest.raises(MediaTooLarge, match="up to 30 s"):
+        probe_video(minute, VideoLimits(), kind="video")
+    longer = fx.make_clip(tmp_path / "70s.mp4", fps=1, seconds=70)
+    with pytest.raises(MediaTooLarge, match="1:10 long; up to 1:00"):
+        probe_video(longer, VideoLimits(), kind="video_note")
+
+
+def test_gif_becomes_a_silent_mp4(tmp_path: Path, out: Path) -> None:
+    src = fx.make_gif(tmp_path / "in.gif", frames=12, fps=10)
+    result = stylize_video(src, out, invert, kind="animation")
+    got = streams(out)
+    assert got.codec == "h264" and got.pix_fmt == "yuv420p" and got.audio is None
+    assert result.frames == 12 and abs(got.duration - 1.2) <= 0.1
+
+
+def test_animation_drops_the_sound_of_an_mp4(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", audio="aac")
+    result = stylize_video(src, out, invert, kind="animation")
+    assert streams(out).audio is None and result.audio_mode is None
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+BAD_INPUTS = [
+    ("truncated.mp4", fx.make_truncated, MediaDecodeError, "incomplete"),
+    ("headless.mp4", fx.make_headless, MediaDecodeError, "damaged"),
+    ("garbage.mp4", fx.make_garbage, MediaDecodeError, "damaged"),
+    ("no_frames.mkv", fx.make_no_frames, MediaDecodeError, "no frames"),
+    ("sound.m4a", fx.make_audio_only, UnsupportedMedia, "no picture"),
+    ("unknown.mkv", fx.make_unknown_codec, UnsupportedMedia, "cannot read"),
+    ("8k.mp4", lambda p: fx.make_clip(p, width=7680, height=4320, fps=1), MediaTooLarge, "7680"),
+    (
+        "dot.mkv",
+        lambda p: fx.make_clip(p, width=1, height=1, pix_fmt="yuv444p"),
+        UnsupportedMedia,
+        "1×1",
+    ),
+    ("long.mp4", lambda p: fx.make_clip(p, fps=1, seconds=600), MediaTooLarge, "10:00"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "error", "words"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)
+def test_bad_input_gets_a_typed_error_before_any_work(
+    tmp_path: Path, out: Path, name: str, make: object, error: type[ArtistoError], words: str
+) -> None:
+    src = make(tmp_path / name)  # type: ignore[operator]
+    calls: list[int] = []
+
+    def counting(frames: np.ndarray) -> np.ndarray:
+        calls.append(len(frames))
+        return invert(frames)
+
+    with pytest.raises(error, match=words):
+        probe_video(src, VideoLimits())
+    started = time.perf_counter()
+    with pytest.raises(error, match=words):
+        stylize_video(src, out, counting)
+    assert time.perf_counter() - started < 1.0
+    assert calls == [] and not out.exists()
+    assert list(tmp_path.glob("out*")) == []
+
+
+def test_file_over_the_download_limit_is_refused(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.0)
+    limits = VideoLimits(max_input_bytes=src.stat().st_size - 1)
+    with pytest.raises(MediaTooLarge, match="up to"):
+        stylize_video(src, out, invert, options=VideoOptions(limits=limits))
+
+
+def test_container_lying_about_its_duration_is_stopped_while_decoding(
+    tmp_path: Path, out: Path
+) -> None:
+    src = fx.make_lying_duration(tmp_path / "in.mkv", seconds=4.0, claimed=1.0)
+    limits = VideoLimits(max_seconds=2.0)
+    assert probe_video(src, limits).duration == pytest.approx(1.0)
+    done: list[int] = []
+    with pytest.raises(MediaTooLarge, match="longer than its header says"):
+        stylize_video(
+            src,
+            out,
+            invert,
+            options=VideoOptions(limits=limits),
+            progress=lambda d, t: done.append(d),
+        )
+    # It stopped just past the limit (2 s + slack at 10 fps), not at the real end (40 frames).
+    assert done and done[-1] <= 26
+    assert not out.exists() and list(tmp_path.glob("out*")) == []
+
+
+# --- progress, cancellation, failures ----------------------------------------------------
+
+
+def test_progress_counts_every_frame_up_to_the_total(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.0, fps=10)
+    calls: list[tuple[int, int]] = []
+    stylize_video(
+        src,
+        out,
+        invert,
+        options=VideoOptions(batch_size=3),
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls == [(3, 10), (6, 10), (9, 10), (10, 10)]
+
+
+def test_cancel_stops_the_job_and_leaves_no_file(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=2.0, fps=10, audio="aac")
+    cancel = threading.Event()
+    calls: list[int] = []
+
+    def slow(frames: np.ndarray) -> np.ndarray:
+        calls.append(len(frames))
+        if len(calls) == 2:
+            cancel.set()
+        return invert(frames)
+
+    with pytest.raises(JobCancelled):
+        stylize_video(src, out, slow, options=VideoOptions(batch_size=2), cancel=cancel)
+    assert len(calls) == 2
+    assert not out.exists() and list(tmp_path.glob("out*")) == []
+    assert {t.name for t in threading.enumerate()}.isdisjoint({"video-decode", "video-encode"})
+
+
+def test_a_failing_stylize_propagates_and_cleans_up(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.0)
+
+    def busy(frames: np.ndarray) -> np.ndarray:
+        raise QueueFull("busy")
+
+    with pytest.raises(QueueFull):
+        stylize_video(src, out, busy)
+    assert list(tmp_path.glob("out*")) == []
+
+
+def test_a_stylize_returning_the_wrong_shape_is_a_clear_error(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=0.5)
+    with pytest.raises(ValueError, match="stylize returned"):
+        stylize_video(src, out, lambda f: f[:, :10])
+    assert list(tmp_path.glob("out*")) == []
+
+
+# --- async bridge ------------------------------------------------------------------------
+
+
+async def test_async_stylize_runs_on_the_loop_and_reports_progress_there(
+    tmp_path: Path, out: Path
+) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.0, audio="aac")
+    loop_thread = threading.get_ident()
+    seen_threads: set[int] = set()
+    progress: list[tuple[int, int]] = []
+
+    async def pool_stylize(frames: np.ndarray) -> np.ndarray:
+        seen_threads.add(threading.get_ident())
+        await asyncio.sleep(0)
+        return invert(frames)
+
+    def on_progress(done: int, total: int) -> None:
+        seen_threads.add(threading.get_ident())
+        progress.append((done, total))
+
+    result = await stylize_video_async(src, out, pool_stylize, progress=on_progress)
+    await asyncio.sleep(0)  # the last progress call was scheduled from the worker thread
+    assert result.frames == 10 and streams(out).audio == "aac"
+    assert seen_threads == {loop_thread}
+    assert progress[-1] == (10, 10)
+
+
+async def test_cancelling_the_async_task_stops_the_worker(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=3.0, fps=10)
+    started = asyncio.Event()
+
+    async def stuck(frames: np.ndarray) -> np.ndarray:
+        started.set()
+        await asyncio.sleep(3600)
+        return frames
+
+    task = asyncio.create_task(stylize_video_async(src, out, stuck))
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert await asyncio.to_thread(lambda: sorted(tmp_path.glob("out*"))) == []
+    assert {t.name for t in threading.enumerate()}.isdisjoint({"video-decode", "video-encode"})
+
+
+# --- size cap ----------------------------------------------------------------------------
+
+
+def noisy(frames: np.ndarray) -> np.ndarray:
+    """Incompressible output: the worst case for the upload limit."""
+    return np.random.default_rng(0).integers(0, 256, frames.shape, dtype=np.uint8)
+
+
+def test_result_over_the_upload_limit_is_reencoded_under_it(tmp_path: Path, out: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", width=160, height=120, seconds=2.0, fps=15, audio="mp3")
+    free = stylize_video(src, tmp_path / "free.mp4", noisy, options=VideoOptions(crf=10))
+    cap = free.size_bytes // 3
+    result = stylize_video(src, out, noisy, options=VideoOptions(crf=10, max_output_bytes=cap))
+    assert result.size_bytes == out.stat().st_size <= cap
+    got = streams(out)
+    assert got.codec == "h264" and got.audio == "aac" and abs(got.duration - 2.0) <= 1 / 15
+
+
+def test_shrink_pass_lowers_the_rate_and_keeps_the_clip_whole(tmp_path: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", width=160, height=120, seconds=2.0, fps=15, audio="aac")
+    big = tmp_path / "big.mp4"
+    stylize_video(src, big, noisy, options=VideoOptions(crf=0))
+    before = big.stat().st_size
+    passes = shrink_to_fit(big, before // 4, preset="veryfast")
+    assert passes >= 1 and big.stat().st_size <= before // 4
+    got = streams(big)
+    assert len(got.times) == 30 and got.audio == "aac"
+    assert abs(got.duration - 2.0) <= 1 / 15
+
+
+# --- temporal pass -----------------------------------------------------------------------
+
+
+def test_temporal_pass_holds_still_areas_and_follows_moving_ones() -> None:
+    rng = np.random.default_rng(1)
+    still = np.full((2, 32, 32, 3), 100, np.uint8)
+    moved = still.copy()
+    moved[1, :, 16:] = 200  # the right half changes in the second frame
+    styled = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)  # a flickering stylization
+    shown = TemporalFilter(threshold=3.0).apply(moved, styled)
+    assert np.array_equal(shown[0], styled[0])
+    assert np.array_equal(shown[1][:, :8], styled[0][:, :8])  # unchanged: previous output kept
+    assert np.array_equal(shown[1][:, 24:], styled[1][:, 24:])  # changed: the new output
+
+
+def test_temporal_option_changes_the_output_of_a_static_clip(tmp_path: Path) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", width=64, height=48, seconds=1.0)
+    on = stylize_video(
+        src, tmp_path / "on.mp4", noisy, options=VideoOptions(temporal_pass=True, crf=0)
+    )
+    assert on.frames == 10
+    images = streams(tmp_path / "on.mp4").images
+    # The square moves along the middle rows; the top rows never change, so they stay frozen.
+    top = np.stack(images)[:, :8].astype(np.int16)
+    assert np.abs(np.diff(top, axis=0)).mean() < 3
