@@ -1,0 +1,179 @@
+"""The ``artisto`` command: help everywhere, and one line on stderr for every user mistake."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser, main
+from bot.config import ENV_PREFIX
+
+SUBCOMMANDS = {"run", "stylize", "styles", "train", "eval", "bench", "db", "fetch-vgg"}
+ARTISTO = Path(sys.executable).with_name("artisto")
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The caller's environment without any ARTISTO_* setting, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    return env | extra
+
+
+def _artisto(
+    *args: str, cwd: Path, timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ARTISTO), *args],
+        cwd=cwd,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _exit_code(argv: list[str]) -> int | str | None:
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_the_console_script_help_lists_every_subcommand(tmp_path: Path) -> None:
+    assert ARTISTO.is_file(), f"the console script is not installed beside {sys.executable}"
+    result = _artisto("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("usage: artisto")
+    names = set(_subcommands(build_parser()))
+    assert names >= SUBCOMMANDS
+    for name in names:
+        assert f"\n    {name} " in result.stdout or f"\n    {name}\n" in result.stdout, name
+
+
+def _all_commands() -> list[list[str]]:
+    commands = []
+    for name, sub in _subcommands(build_parser()).items():
+        commands.append([name])
+        commands += [[name, action] for action in _subcommands(sub)]
+    return commands
+
+
+@pytest.mark.parametrize("command", _all_commands(), ids=" ".join)
+def test_help_on_each_subcommand(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code([*command, "--help"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"usage: artisto {' '.join(command)}")
+    assert captured.err == ""
+
+
+def test_every_expected_subcommand_is_there() -> None:
+    assert set(_subcommands(build_parser())) >= SUBCOMMANDS
+    assert set(_subcommands(_subcommands(build_parser())["db"])) >= {"upgrade"}
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"not decoded: argument parsing only checks that the file exists")
+    return path
+
+
+MISTAKES = {
+    "no command": [],
+    "unknown subcommand": ["frobnicate"],
+    "missing input file": ["stylize", "missing.jpg", "out.jpg", "--style", "x"],
+    "missing style option": ["stylize", "{photo}", "out.jpg"],
+    "negative size": ["stylize", "{photo}", "out.jpg", "--style", "x", "--max-side", "-5"],
+    "not a number": ["eval", "starry", "--size", "big"],
+    "unknown option": ["bench", "--frobnicate"],
+    "bad choice": ["bench", "gpu"],
+    "missing painting": ["train", "--style-image", "nope.jpg", "--name", "x"],
+    "db without action": ["db"],
+    "unknown db action": ["db", "downgrade"],
+    "extra argument": ["styles", "surplus"],
+}
+
+
+@pytest.mark.parametrize("argv", MISTAKES.values(), ids=MISTAKES.keys())
+def test_a_mistake_gives_one_line_and_status_2(
+    argv: list[str], photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _exit_code([arg.format(photo=photo) for arg in argv])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1, captured.err
+    assert captured.err.startswith("artisto")
+    assert "error: " in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_missing_file_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(["stylize", "missing.jpg", "out.jpg", "--style", "x"]) == 2
+    assert "no such file: missing.jpg" in capsys.readouterr().err
+
+
+def test_unknown_subcommand_as_a_process(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "frobnicate"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("artisto: error: ")
+    assert "frobnicate" in line
+
+
+def test_a_bad_setting_gives_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ARTISTO_INFERENCE__JPEG_QUALITY=101\n")
+    result = _artisto("styles", cwd=tmp_path, ARTISTO_LOG_LEVEL="LOUD")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("artisto: error: invalid setting ")
+    assert "ARTISTO_LOG_LEVEL" in line
+    assert "ARTISTO_INFERENCE__JPEG_QUALITY" in line
+
+
+def test_a_malformed_section_gives_one_line(tmp_path: Path) -> None:
+    result = _artisto("styles", cwd=tmp_path, ARTISTO_BOT='{"token": ')
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("artisto: error: ")
+    assert "bot" in line
+
+
+def test_run_without_a_token_says_what_to_set(tmp_path: Path) -> None:
+    result = _artisto("run", cwd=tmp_path, ARTISTO_DATA_DIR=str(tmp_path / "data"))
+    assert result.returncode != 0
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "ARTISTO_BOT__TOKEN" in line
+    assert "Traceback" not in result.stderr
