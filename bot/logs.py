@@ -80,5 +80,5 @@ def setup_logging(level: str = "INFO", fmt: Literal["text", "json"] = "text") ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "PIL", "matplotlib", "alembic.runtime.migration"):
+    for noisy in ("aiohttp.access", "PIL", "matplotlib", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
