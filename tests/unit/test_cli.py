@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -170,10 +175,44 @@ def test_a_malformed_section_gives_one_line(tmp_path: Path) -> None:
     assert "bot" in line
 
 
-def test_run_without_a_token_says_what_to_set(tmp_path: Path) -> None:
-    result = _artisto("run", cwd=tmp_path, ARTISTO_DATA_DIR=str(tmp_path / "data"))
-    assert result.returncode != 0
-    assert result.stdout == ""
-    (line,) = result.stderr.splitlines()
-    assert "ARTISTO_BOT__TOKEN" in line
-    assert "Traceback" not in result.stderr
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_run_without_a_token_starts_the_playground_or_says_what_to_set(tmp_path: Path) -> None:
+    """Until the playground exists, one sentence naming the token; then, a page that answers."""
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    env = _env(
+        ARTISTO_DATA_DIR=str(tmp_path / "data"),
+        ARTISTO_BOT__PLAYGROUND_PORT=str(_free_port()),
+    )
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(ARTISTO), "run"], cwd=tmp_path, env=env, stdout=stdout, stderr=stderr
+        )
+    try:
+        url = None
+        deadline = time.monotonic() + 90
+        while process.poll() is None and url is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            found = re.search(r"http://127\.0\.0\.1:\d+\S*", out.read_text() + err.read_text())
+            url = found[0] if found else None
+        if url is None:
+            assert process.poll() is not None, "neither a URL nor an exit within 90 s"
+            assert process.returncode != 0
+            assert out.read_text() == ""
+            (line,) = err.read_text().splitlines()
+            assert "ARTISTO_BOT__TOKEN" in line
+            return
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        assert "Traceback" not in err.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
