@@ -41,7 +41,8 @@ class ResidualBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(self.conv1(x))
+        residual: torch.Tensor = self.conv2(self.conv1(x))
+        return x + residual
 
 
 class UpsampleConv(nn.Module):
@@ -52,7 +53,8 @@ class UpsampleConv(nn.Module):
         self.conv = ConvLayer(c_in, c_out, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        out: torch.Tensor = self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return out
 
 
 class TransformerNet(nn.Module):
@@ -81,7 +83,7 @@ class TransformerNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.decoder(self.residuals(self.encoder(x - 0.5)))
+        y: torch.Tensor = self.decoder(self.residuals(self.encoder(x - 0.5)))
         return x + y if self.skip else y + 0.5
 
 

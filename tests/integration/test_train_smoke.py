@@ -1,0 +1,107 @@
+"""A three-iteration training run on CPU with a tiny network produces a loadable style pack."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from bot.cli import main
+from inference.registry import load_pack
+from training.recipe import Recipe
+from training.train import StyleInfo, TrainJob, train
+from training.vgg_weights import ensure_vgg16
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / "data" / "cache"
+
+
+def _photos(folder: Path, count: int, size: tuple[int, int]) -> Path:
+    folder.mkdir(parents=True)
+    gen = torch.Generator().manual_seed(0)
+    for i in range(count):
+        pixels = (torch.rand(size[1], size[0], 3, generator=gen) * 255).byte().numpy()
+        Image.fromarray(pixels).save(folder / f"photo{i}.jpg")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vgg_cache() -> Path:
+    ensure_vgg16(CACHE)
+    return CACHE
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> tuple[Path, Path, Path]:
+    photos = _photos(tmp_path / "train", 3, (80, 64))
+    val = _photos(tmp_path / "val", 2, (64, 48))
+    painting = tmp_path / "painting.jpg"
+    Image.effect_mandelbrot((96, 64), (-2, -1, 1, 1), 50).convert("RGB").save(painting)
+    return photos, val, painting
+
+
+def _recipe(**overrides: object) -> Recipe:
+    settings: dict[str, object] = {
+        "size": 32, "batch": 2, "iters": 3, "width": 4, "residual_blocks": 1,
+        "work_side": 64, "sample_every": 2, "checkpoint_every": 2,
+    }  # fmt: skip
+    return Recipe().with_overrides(**{**settings, **overrides})
+
+
+def test_three_iterations_make_a_loadable_pack(
+    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
+) -> None:
+    photos, val, painting = folders
+    job = TrainJob(
+        name="tiny", style_image=painting, data_dir=photos, val_dir=val,
+        run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
+        recipe=_recipe(), info=StyleInfo(title="Tiny", artist="Nobody"), show_progress=False,
+    )  # fmt: skip
+    pack = train(job)
+    reloaded = load_pack(pack.path)
+    assert reloaded.meta.title == "Tiny" and reloaded.meta.net.width == 4
+    assert reloaded.meta.recipe["iters"] == 3
+    assert set(reloaded.meta.recipe["final_losses"]) >= {"content", "style", "noise", "motion"}
+    net = reloaded.build_generator()
+    assert net(torch.rand(1, 3, 16, 16)).shape == (1, 3, 16, 16)
+    run = job.run_dir
+    assert (run / "checkpoint.pt").is_file() and (run / "losses.png").is_file()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "iter_000001.jpg", "iter_000002.jpg", "iter_000003.jpg",
+    ]  # fmt: skip
+    assert len(list((run / "heatmaps").iterdir())) == 3
+    assert tomllib.loads((run / "recipe.toml").read_text())["size"] == 32
+
+
+def test_resume_continues_from_the_checkpoint(
+    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
+) -> None:
+    photos, val, painting = folders
+
+    def job(iters: int, resume: bool) -> TrainJob:
+        return TrainJob(
+            name="tiny", style_image=painting, data_dir=photos, val_dir=val,
+            run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
+            recipe=_recipe(iters=iters), resume=resume, show_progress=False,
+        )  # fmt: skip
+
+    train(job(2, resume=False))
+    first = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert first["iteration"] == 2
+    train(job(4, resume=True))
+    second = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert second["iteration"] == 4
+    assert second["history"]["iter"] == [1, 2, 3, 4], "resumed run appends, not restarts"
+
+
+def test_cli_refuses_a_bad_style_name(
+    folders: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, painting = folders
+    code = main(["train", "--style-image", str(painting), "--name", "Bad Name!"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lowercase" in err[0]

@@ -1,0 +1,119 @@
+"""``artisto train`` and ``artisto eval``: argument handling around the training package."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+from pathlib import Path
+
+import torch
+
+from inference.errors import ArtistoError
+from training.evaluate import evaluate, torch_generator
+from training.recipe import Recipe, RecipeError
+from training.train import StyleInfo, TrainJob, pick_validation, train
+
+log = logging.getLogger(__name__)
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _default_data(sub: str) -> Path:
+    return SHARED_DATA / sub
+
+
+def _parse_crop(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError:
+        raise RecipeError(f"--style-crop takes x,y,w,h fractions, got {text!r}") from None
+    if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
+        raise RecipeError(f"--style-crop {text!r} is not inside the painting")
+    return (x, y, w, h)
+
+
+def _style_info(style_image: Path) -> StyleInfo | None:
+    """Title, artist and year from a styles.csv next to the painting's folder, if present."""
+    table = style_image.parent.parent / "styles.csv"
+    if not table.is_file():
+        return None
+    with table.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("file") == style_image.name:
+                return StyleInfo(title=row["title"], artist=row["artist"], year=row["year"])
+    return None
+
+
+def train_command(args: argparse.Namespace, cache_dir: Path) -> int:
+    if not args.name.replace("_", "").isalnum() or not args.name.islower():
+        raise ArtistoError(f"style name {args.name!r}: use lowercase letters, digits and _")
+    recipe = Recipe.load(args.recipe) if args.recipe else Recipe()
+    recipe = recipe.with_overrides(
+        size=args.size,
+        batch=args.batch,
+        iters=args.iters,
+        width=args.width,
+        seed=args.seed,
+        stability_on=False if args.no_stability else None,
+        **{
+            "style_prep.scale": args.style_scale,
+            "style_prep.crop": _parse_crop(args.style_crop),
+            "style_prep.colour": args.style_colour,
+        },
+    )
+    device = args.device or "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ArtistoError("--device cuda: no CUDA device is available here")
+    data_dir = args.data or _default_data("photos/train")
+    val_dir = args.val or _default_data("photos/val")
+    for folder in (data_dir, val_dir):
+        if not folder.is_dir():
+            raise ArtistoError(f"no such folder: {folder}")
+    run_dir = args.run_dir or cache_dir.parent / "runs" / args.name
+    pack_dir = args.out or run_dir / "pack"
+    job = TrainJob(
+        name=args.name,
+        style_image=args.style_image,
+        data_dir=data_dir,
+        val_dir=val_dir,
+        run_dir=run_dir,
+        pack_dir=pack_dir,
+        cache_dir=cache_dir,
+        recipe=recipe,
+        info=_style_info(args.style_image),
+        device=device,
+        resume=args.resume,
+    )
+    pack = train(job)
+    print(f"style pack written to {pack.path}")
+    return 0
+
+
+def eval_command(args: argparse.Namespace, styles_dir: Path | None) -> int:
+    from inference.registry import StyleRegistry, load_pack, update_metrics
+
+    candidate = Path(args.style)
+    pack = (
+        load_pack(candidate)
+        if candidate.is_dir()
+        else StyleRegistry.discover(styles_dir).get(args.style)
+    )
+    val_dir = args.val or _default_data("photos/val")
+    video = args.video or _default_data("videos/vtest.mp4")
+    report = evaluate(
+        torch_generator(pack.build_generator()),
+        pick_validation(val_dir, 8),
+        size=args.size,
+        clip=video if video.is_file() else None,
+    )
+    metrics = report.as_metrics()
+    width = max(map(len, metrics))
+    for key, value in metrics.items():
+        print(f"{key:<{width}}  {value:.3f}")
+    if not args.no_write:
+        update_metrics(pack.path, metrics)
+        print(f"written to {pack.path / 'style.toml'}")
+    return 0

@@ -1,0 +1,92 @@
+"""Training photos and the prepared painting."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from training.recipe import StylePrep
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL RGB to a (3, H, W) float tensor in [0, 1]."""
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def to_image(tensor: torch.Tensor) -> Image.Image:
+    """A (3, H, W) tensor in [0, 1] to PIL, clamped."""
+    array = tensor.detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
+    return Image.fromarray(array.cpu().numpy())
+
+
+def load_photo(path: Path, max_side: int) -> Image.Image:
+    image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image
+
+
+class PhotoCrops:
+    """Random resized crops with flips, drawn from photos held in memory (small, decoded once)."""
+
+    def __init__(self, folder: Path, size: int, *, seed: int, keep_side: int = 384) -> None:
+        files = image_files(folder)
+        if not files:
+            raise FileNotFoundError(f"no training photos in {folder}")
+        self.size = size
+        self.photos = [load_photo(p, keep_side) for p in files]
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def crop(self) -> torch.Tensor:
+        photo = self.rng.choice(self.photos)
+        w, h = photo.size
+        short = min(w, h)
+        side = int(short * self.rng.uniform(0.45, 1.0))
+        side = max(side, min(short, self.size // 2))
+        x = self.rng.randint(0, w - side)
+        y = self.rng.randint(0, h - side)
+        patch = photo.resize(
+            (self.size, self.size), Image.Resampling.BICUBIC, (x, y, x + side, y + side)
+        )
+        if self.rng.random() < 0.5:
+            patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        return to_tensor(patch)
+
+    def batch(self, n: int) -> torch.Tensor:
+        return torch.stack([self.crop() for _ in range(n)])
+
+    def state(self) -> object:
+        return self.rng.getstate()
+
+    def set_state(self, state: object) -> None:
+        self.rng.setstate(state)  # type: ignore[arg-type]
+
+
+def prepare_style_image(path: Path, crop_size: int, prep: StylePrep) -> Image.Image:
+    """The painting cropped, recoloured and scaled as the recipe says."""
+    image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    if prep.crop is not None:
+        x, y, w, h = prep.crop
+        W, H = image.size
+        image = image.crop((round(x * W), round(y * H), round((x + w) * W), round((y + h) * H)))
+    if prep.colour == "gray":
+        image = ImageOps.grayscale(image).convert("RGB")
+    elif prep.colour != "keep":
+        raise ValueError(f"unknown style colour mode {prep.colour!r}; use keep or gray")
+    side = max(16, round(crop_size * prep.scale))
+    scale = side / max(image.size)
+    new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(new_size, Image.Resampling.LANCZOS)

@@ -1,0 +1,54 @@
+"""Perceptual, smoothness and stability losses.
+
+Content and style terms are relative errors (divided by the target's energy), so a recipe's
+weights mean the same for every painting: a content loss of 1 means the output no longer
+relates to the photo, 0 means it is the photo.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrices (N, C, C) normalised by C·H·W, so they do not grow with the image size."""
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def content_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared feature error relative to the target's feature energy."""
+    return F.mse_loss(output, target) / target.pow(2).mean().clamp_min(1e-8)
+
+
+def style_loss(
+    output_features: dict[str, torch.Tensor], style_grams: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """Sum over layers of the Gram error relative to the painting's Gram energy."""
+    total = torch.zeros((), device=next(iter(style_grams.values())).device)
+    for name, target in style_grams.items():
+        g = gram(output_features[name])
+        total = total + F.mse_loss(g, target.expand_as(g)) / target.pow(2).mean().clamp_min(1e-12)
+    return total / len(style_grams)
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
+    return dx + dy
+
+
+def noise_stability(clean_output: torch.Tensor, noisy_output: torch.Tensor) -> torch.Tensor:
+    """‖G(x) − G(x + n)‖²: the output must not change when the input gets a little noise."""
+    return F.mse_loss(noisy_output, clean_output)
+
+
+def motion_stability(
+    output_of_warped: torch.Tensor, warped_output: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """‖G(warp(x)) − warp(G(x))‖² over the pixels the warp keeps inside the frame."""
+    squared = (output_of_warped - warped_output).pow(2) * valid
+    return squared.sum() / (valid.sum() * output_of_warped.shape[1]).clamp_min(1.0)

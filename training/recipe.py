@@ -1,0 +1,119 @@
+"""A training recipe: every knob of a run, kept as TOML in the run folder and the style pack."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from inference.errors import ArtistoError
+
+
+class RecipeError(ArtistoError):
+    code = "recipe"
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    content: float = 1.0
+    style: float = 4.0
+    tv: float = 0.02
+    noise: float = 300.0
+    motion: float = 300.0
+
+
+@dataclass(frozen=True)
+class StylePrep:
+    """How the painting is prepared: Artisto's designers tuned the painting, not the network."""
+
+    scale: float = 2.0
+    """Longest side of the painting as a multiple of the training crop size."""
+    crop: tuple[float, float, float, float] | None = None
+    """Region of the painting to use: x, y, width, height as fractions."""
+    colour: str = "keep"
+    """keep, or gray (learn strokes and texture, keep the photo's colours less)."""
+
+
+@dataclass(frozen=True)
+class Stability:
+    noise_sigma: float = 0.03
+    """Largest standard deviation of the Gaussian input noise, in [0, 1] units."""
+    max_shift_px: float = 6.0
+    max_rotate_deg: float = 2.0
+    max_zoom: float = 0.04
+
+
+@dataclass(frozen=True)
+class Recipe:
+    size: int = 128
+    batch: int = 4
+    iters: int = 4000
+    lr: float = 1e-3
+    width: int = 16
+    residual_blocks: int = 5
+    seed: int = 0
+    content_layer: str = "relu2_2"
+    style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+    stability_on: bool = True
+    work_side: int = 512
+    """Longest side the shipped generator works at (strokes keep their scale on big photos)."""
+    sample_every: int = 250
+    checkpoint_every: int = 100
+    weights: LossWeights = field(default_factory=LossWeights)
+    style_prep: StylePrep = field(default_factory=StylePrep)
+    stability: Stability = field(default_factory=Stability)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["style_layers"] = list(self.style_layers)
+        prep = data["style_prep"]
+        if prep["crop"] is None:
+            del prep["crop"]
+        else:
+            prep["crop"] = list(prep["crop"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise RecipeError(f"unknown recipe keys: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        try:
+            if "weights" in values:
+                values["weights"] = LossWeights(**values["weights"])
+            if "stability" in values:
+                values["stability"] = Stability(**values["stability"])
+            if "style_prep" in values:
+                prep = dict(values["style_prep"])
+                if "crop" in prep:
+                    prep["crop"] = tuple(float(v) for v in prep["crop"])
+                values["style_prep"] = StylePrep(**prep)
+            if "style_layers" in values:
+                values["style_layers"] = tuple(values["style_layers"])
+            return cls(**values)
+        except TypeError as exc:
+            raise RecipeError(f"bad recipe: {exc}") from None
+
+    @classmethod
+    def load(cls, path: Path) -> Recipe:
+        try:
+            return cls.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+
+    def with_overrides(self, **overrides: Any) -> Recipe:
+        """A copy with the given non-None values replaced; dotted keys reach into sections."""
+        recipe = self
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            section, _, name = key.rpartition(".")
+            if section:
+                inner = replace(getattr(recipe, section), **{name: value})
+                recipe = replace(recipe, **{section: inner})
+            else:
+                recipe = replace(recipe, **{key: value})
+        return recipe

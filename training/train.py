@@ -1,0 +1,324 @@
+"""The training loop: a stabilized feed-forward generator for one painting.
+
+Each step stylizes a batch of photo crops together with two perturbed copies of it: one
+with Gaussian noise, one moved by a small random affine motion. All three go through the
+generator in one pass (instance norm is per sample, so this is exact). Besides the content,
+style and total-variation terms, the noisy copy must come out the same as the clean one, and
+the moved copy the same as the moved output: stability trained in, inference stays one pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from inference.nets import TransformerNet
+from inference.registry import NetSpec, StyleMeta, StylePack, write_pack
+from training.data import PhotoCrops, image_files, load_photo, prepare_style_image, to_tensor
+from training.losses import (
+    content_loss,
+    gram,
+    motion_stability,
+    noise_stability,
+    style_loss,
+    total_variation,
+)
+from training.motion import MotionRange, random_affine, warp
+from training.recipe import Recipe
+from training.report import (
+    content_heatmap,
+    grid,
+    overlay,
+    save_loss_curves,
+    style_heatmap,
+    tensors_to_row,
+)
+from training.vgg import VGG16Features
+from training.vgg_weights import load_vgg16_state
+
+log = logging.getLogger(__name__)
+
+LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion")
+PREFERRED_VAL = (
+    "gcompris_music-mexico.jpg",
+    "gcompris_music-italy.jpg",
+    "gcompris_erase-kitten.jpg",
+    "gcompris_monuments-eiffel-tower.jpg",
+)
+
+
+@dataclass(frozen=True)
+class StyleInfo:
+    """What the pack tells users about the painting."""
+
+    title: str
+    artist: str = ""
+    year: str = ""
+    emoji: str = "🎨"
+
+
+@dataclass
+class TrainJob:
+    name: str
+    style_image: Path
+    data_dir: Path
+    val_dir: Path
+    run_dir: Path
+    pack_dir: Path
+    cache_dir: Path
+    recipe: Recipe = field(default_factory=Recipe)
+    info: StyleInfo | None = None
+    device: str = "cpu"
+    resume: bool = False
+    show_progress: bool = True
+
+
+def pick_validation(val_dir: Path, count: int = 4) -> list[Path]:
+    files = image_files(val_dir)
+    by_name = {p.name: p for p in files}
+    chosen = [by_name[n] for n in PREFERRED_VAL if n in by_name]
+    chosen += [p for p in files if p not in chosen]
+    return chosen[:count]
+
+
+def _multiple_of_4(image: Image.Image) -> Image.Image:
+    w, h = image.width // 4 * 4, image.height // 4 * 4
+    return image.crop((0, 0, w, h))
+
+
+class Trainer:
+    def __init__(self, job: TrainJob) -> None:
+        self.job = job
+        r = job.recipe
+        self.recipe = r
+        self.device = torch.device(job.device)
+        torch.manual_seed(r.seed)
+        self.use_amp = self.device.type == "cuda"
+        memory_format = torch.channels_last if self.use_amp else torch.contiguous_format
+        self.memory_format = memory_format
+        layers = set(r.style_layers) | {r.content_layer}
+        self.vgg = VGG16Features(load_vgg16_state(job.cache_dir), sorted(layers))
+        self.vgg = self.vgg.to(self.device).to(memory_format=memory_format)
+        self.net = TransformerNet(r.width, r.residual_blocks, skip=True)
+        self.net = self.net.to(self.device).to(memory_format=memory_format)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=r.lr)
+        self.style_image = prepare_style_image(job.style_image, r.size, r.style_prep)
+        with torch.no_grad():
+            feats = self.vgg(to_tensor(self.style_image).unsqueeze(0).to(self.device))
+            self.style_grams = {name: gram(feats[name]) for name in r.style_layers}
+        self.data = PhotoCrops(job.data_dir, r.size, seed=r.seed)
+        self.val_images = [_multiple_of_4(load_photo(p, 256)) for p in pick_validation(job.val_dir)]
+        self.motion = MotionRange(
+            r.stability.max_shift_px, r.stability.max_rotate_deg, r.stability.max_zoom
+        )
+        self.noise_gen = torch.Generator().manual_seed(r.seed + 1)
+        self.history: dict[str, list[float]] = {"iter": [], **{k: [] for k in LOSS_NAMES}}
+        self.start_iter = 0
+
+    # --- checkpoints -----------------------------------------------------------------------
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.job.run_dir / "checkpoint.pt"
+
+    def save_checkpoint(self, iteration: int) -> None:
+        state = {
+            "iteration": iteration,
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "history": self.history,
+            "torch_rng": torch.get_rng_state(),
+            "noise_rng": self.noise_gen.get_state(),
+            "data_rng": repr(self.data.state()),
+        }
+        partial = self.checkpoint_path.with_suffix(".partial")
+        torch.save(state, partial)
+        partial.replace(self.checkpoint_path)
+
+    def load_checkpoint(self) -> None:
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.history = state["history"]
+        torch.set_rng_state(state["torch_rng"])
+        self.noise_gen.set_state(state["noise_rng"])
+        self.data.rng.seed(self.recipe.seed + int(state["iteration"]))
+        self.start_iter = int(state["iteration"])
+        log.info("train.resumed", extra={"iteration": self.start_iter})
+
+    # --- one step --------------------------------------------------------------------------
+
+    def learning_rate(self, iteration: int) -> float:
+        """Constant, then a cosine decay to a tenth over the last quarter."""
+        r = self.recipe
+        decay_from = int(r.iters * 0.75)
+        if iteration < decay_from:
+            return r.lr
+        t = (iteration - decay_from) / max(1, r.iters - decay_from)
+        return r.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    def step(self, iteration: int) -> dict[str, float]:
+        r, w = self.recipe, self.recipe.weights
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate(iteration)
+        x = self.data.batch(r.batch).to(self.device, memory_format=self.memory_format)
+        n = x.shape[0]
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
+            if r.stability_on:
+                # Noise on the first half of the batch, motion on the second: each stability
+                # term sees half the batch, for two thirds of the generator's cost.
+                half = max(1, n // 2)
+                clean_a, clean_b = x[:half], x[half:] if n > 1 else x
+                sigma = (
+                    torch.rand(half, 1, 1, 1, generator=self.noise_gen) * r.stability.noise_sigma
+                )
+                noise = torch.randn(clean_a.shape, generator=self.noise_gen) * sigma
+                theta = random_affine(len(clean_b), r.size, r.size, self.motion, self.noise_gen)
+                moved, inside = warp(clean_b, theta)
+                out = self.net(torch.cat([x, clean_a + noise.to(self.device), moved])).float()
+                y, y_noisy, y_moved = out.split([n, half, len(clean_b)])
+                y_then_moved, _ = warp(y[n - len(clean_b) :], theta)
+                l_noise = noise_stability(y[:half], y_noisy)
+                l_motion = motion_stability(y_moved, y_then_moved, inside)
+            else:
+                y = self.net(x).float()
+                l_noise = l_motion = torch.zeros((), device=self.device)
+            feats = self.vgg(y)
+            with torch.no_grad():
+                target = self.vgg(x)[r.content_layer]
+        feats = {k: v.float() for k, v in feats.items()}
+        l_content = content_loss(feats[r.content_layer], target.float())
+        l_style = style_loss(feats, self.style_grams)
+        l_tv = total_variation(y)
+        total = (
+            w.content * l_content
+            + w.style * l_style
+            + w.tv * l_tv
+            + w.noise * l_noise
+            + w.motion * l_motion
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()  # type: ignore[no-untyped-call]
+        self.optimizer.step()
+        values = (total, l_content, l_style, l_tv, l_noise, l_motion)
+        return {k: float(v.detach()) for k, v in zip(LOSS_NAMES, values, strict=True)}
+
+    # --- reports ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def stylize(self, image: Image.Image) -> torch.Tensor:
+        self.net.eval()
+        x = to_tensor(image).unsqueeze(0).to(self.device)
+        y: torch.Tensor = self.net(x).float().clamp(0, 1)[0].cpu()
+        self.net.train()
+        return y
+
+    @torch.no_grad()
+    def write_samples(self, iteration: int) -> None:
+        outputs = [self.stylize(im) for im in self.val_images]
+        sheet = grid([self.val_images, [tensors_to_row(o.unsqueeze(0))[0] for o in outputs]])
+        sample_dir = self.job.run_dir / "samples"
+        sample_dir.mkdir(parents=True, exist_ok=True)
+        sheet.save(sample_dir / f"iter_{iteration:06d}.jpg", quality=90)
+        heat_rows: list[list[Image.Image]] = [[], []]
+        for image, output in zip(self.val_images, outputs, strict=True):
+            out_feats = self.vgg(output.unsqueeze(0).to(self.device))
+            in_feats = self.vgg(to_tensor(image).unsqueeze(0).to(self.device))
+            c_layer = self.recipe.content_layer
+            c_map = content_heatmap(out_feats[c_layer][0], in_feats[c_layer][0])
+            c_map = torch.nn.functional.interpolate(
+                c_map[None, None], size=(image.height, image.width), mode="bilinear"
+            )[0, 0]
+            s_map = style_heatmap(out_feats, self.style_grams, (image.height, image.width))
+            out_img = tensors_to_row(output.unsqueeze(0))[0]
+            heat_rows[0].append(overlay(out_img, s_map))
+            heat_rows[1].append(overlay(out_img, c_map.cpu()))
+        heat_dir = self.job.run_dir / "heatmaps"
+        heat_dir.mkdir(parents=True, exist_ok=True)
+        grid(heat_rows).save(heat_dir / f"iter_{iteration:06d}.jpg", quality=90)
+        save_loss_curves(self.history, self.job.run_dir / "losses.png")
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> StylePack:
+        job, r = self.job, self.recipe
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        (job.run_dir / "recipe.toml").write_text(tomli_w.dumps(r.to_dict()), encoding="utf-8")
+        self.style_image.save(job.run_dir / "style.jpg", quality=92)
+        if job.resume and self.checkpoint_path.is_file():
+            self.load_checkpoint()
+        self.net.train()
+        started = time.monotonic()
+        bar = tqdm(
+            range(self.start_iter, r.iters),
+            initial=self.start_iter,
+            total=r.iters,
+            desc=job.name,
+            disable=not job.show_progress,
+            dynamic_ncols=True,
+        )
+        for iteration in bar:
+            losses = self.step(iteration)
+            self.history["iter"].append(iteration + 1)
+            for key, value in losses.items():
+                self.history[key].append(value)
+            bar.set_postfix(
+                {k: f"{losses[k]:.3g}" for k in ("content", "style", "noise", "motion")},
+                refresh=False,
+            )
+            done = iteration + 1
+            if done % r.checkpoint_every == 0 or done == r.iters:
+                self.save_checkpoint(done)
+            if done % r.sample_every == 0 or done == r.iters or iteration == self.start_iter:
+                self.write_samples(done)
+        bar.close()
+        log.info(
+            "train.finished",
+            extra={
+                "name": job.name,
+                "iters": r.iters,
+                "seconds": round(time.monotonic() - started),
+            },
+        )
+        return self.export()
+
+    def export(self) -> StylePack:
+        job, r = self.job, self.recipe
+        info = job.info or StyleInfo(title=job.name.replace("_", " ").title())
+        meta = StyleMeta(
+            name=job.name,
+            title=info.title,
+            artist=info.artist,
+            year=info.year,
+            emoji=info.emoji,
+            net=NetSpec(width=r.width, residual_blocks=r.residual_blocks, skip=True),
+            work_side=r.work_side,
+            recipe=_recipe_summary(r, self.history),
+        )
+        preview_source = load_photo(pick_validation(job.val_dir, 1)[0], r.work_side)
+        preview = tensors_to_row(self.stylize(_multiple_of_4(preview_source)).unsqueeze(0))[0]
+        painting = self.style_image.copy()
+        painting.thumbnail((512, 512), Image.Resampling.LANCZOS)
+        return write_pack(job.pack_dir, self.net.cpu().eval(), meta, painting, preview)
+
+
+def _recipe_summary(recipe: Recipe, history: dict[str, list[float]]) -> dict[str, Any]:
+    summary = recipe.to_dict()
+    tail = max(1, len(history["iter"]) // 20)
+    summary["final_losses"] = {
+        k: round(sum(history[k][-tail:]) / tail, 6) for k in LOSS_NAMES if history[k]
+    }
+    return summary
+
+
+def train(job: TrainJob) -> StylePack:
+    return Trainer(job).run()
