@@ -1,0 +1,115 @@
+"""``artisto styles`` and ``artisto stylize``: the work behind two subcommands of bot/cli.py.
+
+Errors are raised as ArtistoError subclasses; the caller prints them on one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
+
+from inference.errors import ArtistoError
+from inference.media.image import DEFAULT_MAX_SIDE, ImageFormat
+from inference.photo import PhotoOptions, stylize_photo
+from inference.registry import StyleRegistry
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".gif", ".webm", ".mkv", ".avi"})
+OUTPUT_FORMATS: dict[str, ImageFormat] = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
+
+
+def styles_command(styles_dir: Path | None) -> int:
+    """Print the installed styles as a table; with none, say where discovery looked."""
+    registry = StyleRegistry.discover(styles_dir)
+    if not len(registry):
+        where = " and ".join(str(p) for p in registry.searched)
+        hint = "" if styles_dir else " (set ARTISTO_INFERENCE__STYLES_DIR to add a folder)"
+        _out(f"no styles installed; looked in {where}{hint}\n")
+        return 0
+    metric_keys = sorted({key for pack in registry for key in pack.meta.metrics})
+    header = ["name", "title", "artist", "width", "size", *metric_keys]
+    rows = [
+        [
+            pack.name,
+            pack.meta.title,
+            pack.meta.artist,
+            str(pack.meta.net.width),
+            _human_size(pack.size_bytes),
+            *(_figure(pack.meta.metrics.get(key)) for key in metric_keys),
+        ]
+        for pack in registry
+    ]
+    _out(_table(header, rows))
+    return 0
+
+
+def stylize_command(
+    input: Path,
+    output: Path,
+    *,
+    style: str,
+    max_side: int | None,
+    styles_dir: Path | None,
+    device: str,
+    jpeg_quality: int,
+    video_max_side: int,
+) -> int:
+    """Stylize a photo file into ``output`` (.jpg, .jpeg or .png)."""
+    if input.suffix.lower() in VIDEO_SUFFIXES:
+        raise ArtistoError("video stylization is not available yet")
+    fmt = OUTPUT_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise ArtistoError(f"{output}: the output must end in .jpg, .jpeg or .png")
+    registry = StyleRegistry.discover(styles_dir)
+    pack = registry.get(style)
+
+    from inference.engine import DevicePreference, Engine  # torch only for a sound request
+
+    start = time.perf_counter()
+    engine = Engine(registry, device=cast("DevicePreference", device))  # checked by Engine
+    options = PhotoOptions(
+        max_side=max_side or DEFAULT_MAX_SIDE,
+        work_side=pack.meta.work_side,
+        fmt=fmt,
+        quality=jpeg_quality,
+    )
+    result = stylize_photo(input, lambda frames: engine.stylize_batch(style, frames), options)
+    try:
+        output.write_bytes(result.data)
+    except OSError as exc:
+        raise ArtistoError(f"cannot write {output}: {exc.strerror}") from None
+    width, height = result.size
+    _out(
+        f"{output}: {width}x{height} in {style!r}, {_human_size(len(result.data))}, "
+        f"{time.perf_counter() - start:.2f} s (decode {result.decode_ms:.0f} ms, "
+        f"stylize {result.stylize_ms:.0f} ms at {result.work_size[0]}x{result.work_size[1]}, "
+        f"encode {result.encode_ms:.0f} ms)\n"
+    )
+    return 0
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
