@@ -80,6 +80,8 @@ def decode_image(
 
 def _open(raw: bytes, max_megapixels: float) -> Image.Image:
     """Reads the header only; refuses bombs and empty sizes before any decoding."""
+    # catch_warnings is process-wide before Python 3.14: a race between decoding threads can
+    # at worst let one warning through for an image that the size check below refuses anyway.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
