@@ -54,7 +54,7 @@ class VideoOptions:
     """Frames that may wait between stages; with the batch in flight this bounds memory."""
     temporal_pass: bool = False
     """Keep the previous output where the input did not change (see ``video_temporal``)."""
-    temporal_threshold: float = 3.0
+    temporal_threshold: float = 2.0
     """Mean luma change (0-255) of an 8×8 block under which the previous output is kept."""
 
 

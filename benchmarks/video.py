@@ -1,0 +1,129 @@
+"""``artisto bench video``: the video pipeline end to end, and what the temporal pass buys.
+
+For vtest.mp4 (768×576, 10 fps; its first 30 s) and a synthetic 30 s 720p 30 fps phone-like
+clip with sound, at processed sizes 360, 512 and 720: frames per second from file to file
+(probe, decode, stylize, x264, mux), the busy time of each stage, the share of wall time spent
+outside the generator, and the peak RSS of the process (each case runs in a fresh one).
+Prints Markdown tables to paste into benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+
+from benchmarks.video_clips import VTEST, make_generator, synthetic_pan, trim, workdir
+from benchmarks.video_smooth import smoothness_report
+from inference.media.video import VideoLimits, VideoOptions, stylize_video
+
+SIDES = (360, 512, 720)
+SECONDS = 30.0
+QUICK_SIDES = (360, 512)
+QUICK_SECONDS = 4.0
+
+
+@dataclass(frozen=True)
+class Row:
+    clip: str
+    side: int
+    size: str
+    frames: int
+    wall_s: float
+    decode_s: float
+    stylize_s: float
+    encode_s: float
+    peak_rss_mb: float
+    generator: str
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s
+
+    @property
+    def outside(self) -> float:
+        """Share of the wall time the generator was not running."""
+        return 1 - self.stylize_s / self.wall_s
+
+
+def run_case(clip: Path, label: str, side: int, scratch: Path) -> Row:
+    """One clip at one size, in this (fresh) process."""
+    stylize, generator = make_generator(scratch / f"gen-{os.getpid()}")
+    options = VideoOptions(
+        max_side=side, limits=VideoLimits(max_seconds=SECONDS + 1, max_input_bytes=1 << 31)
+    )
+    result = stylize_video(clip, scratch / f"out-{label}-{side}.mp4", stylize, options=options)
+    times = result.times
+    return Row(
+        clip=label,
+        side=side,
+        size=f"{result.width}×{result.height}",
+        frames=result.frames,
+        wall_s=times.wall_s,
+        decode_s=times.decode_s,
+        stylize_s=times.stylize_s,
+        encode_s=times.encode_s,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        generator=generator,
+    )
+
+
+def throughput_table(rows: list[Row]) -> str:
+    lines = [
+        "| clip | processed | frames | fps end to end | decode s | generator s | encode s "
+        "| outside generator | peak RSS |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.clip} | {r.size} | {r.frames} | {r.fps:.2f} | {r.decode_s:.1f} | "
+            f"{r.stylize_s:.1f} | {r.encode_s:.1f} | {r.outside:.0%} | {r.peak_rss_mb:.0f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def main(quick: bool = False) -> int:
+    seconds = QUICK_SECONDS if quick else SECONDS
+    sides = QUICK_SIDES if quick else SIDES
+    with workdir() as tmp:
+        scratch = Path(tmp)
+        started = time.perf_counter()
+        clips = {
+            f"vtest.mp4 (first {seconds:.0f} s)": trim(VTEST, scratch / "vtest.mp4", seconds),
+            f"synthetic 720p30 {seconds:.0f} s + AAC": synthetic_pan(
+                scratch / "pan720.mp4", seconds=seconds
+            ),
+        }
+        print(f"clips ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        rows: list[Row] = []
+        for label, clip in clips.items():
+            for side in sides:
+                # A fresh process per case: peak RSS belongs to that case alone.
+                with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                    row = pool.submit(run_case, clip, label, side, scratch).result()
+                print(
+                    f"{label} @ {side}: {row.fps:.2f} fps, {row.peak_rss_mb:.0f} MB",
+                    file=sys.stderr,
+                )
+                rows.append(row)
+        print("## Video\n")
+        print(f"Generator: base-16 TransformerNet, random weights; {rows[0].generator}.")
+        print(
+            f"CPU: {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "
+            f"threads; load average {os.getloadavg()[0]:.1f} at the end (shared machine).\n"
+        )
+        print(throughput_table(rows))
+        print()
+        print(smoothness_report(scratch, frames=40 if quick else 200))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(quick="--quick" in sys.argv))
