@@ -59,6 +59,8 @@ _MD2_MARKS = (
 _MD_MARKS = (("*", "bold"), ("_", "italic"), ("`", "code"))
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}(?!\w)")
+_URL = re.compile(r"(?<![\w@/])https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+_AUTO = ((_URL, "url"), (_COMMAND, "bot_command"), (_MENTION, "mention"))
 
 
 @dataclass(frozen=True)
@@ -90,22 +92,35 @@ def format_text(raw: str, parse_mode: str | None, entities: Any = None) -> Forma
         parsed = _Markdown(raw, v2=False).parse()
     else:
         raise bad_request("unsupported parse_mode")
-    return _trim(parsed)
+    trimmed = _trim(parsed)
+    return Formatted(trimmed.text, auto_entities(trimmed.text, trimmed.entities))
 
 
 def user_entities(text: str) -> list[Entity]:
-    """The entities a Telegram client attaches to typed text: commands and mentions."""
-    found: list[Entity] = []
-    for pattern, kind in ((_COMMAND, "bot_command"), (_MENTION, "mention")):
+    """The entities Telegram finds in plain text by itself: commands, mentions, links."""
+    return auto_entities(text, [])
+
+
+def auto_entities(text: str, entities: list[Entity]) -> list[Entity]:
+    """``entities`` plus the commands, mentions and links Telegram detects outside them.
+
+    Telegram adds these to every message, a bot's included, except inside code, pre and
+    links the sender marked up.
+    """
+    taken = [
+        (e["offset"], e["offset"] + e["length"])
+        for e in entities
+        if e["type"] in ("code", "pre", "text_link", "url", "mention", "bot_command")
+    ]
+    found = list(entities)
+    for pattern, kind in _AUTO:
         for match in pattern.finditer(text):
-            found.append(
-                {
-                    "type": kind,
-                    "offset": utf16_len(text[: match.start()]),
-                    "length": utf16_len(match.group()),
-                }
-            )
-    return sorted(found, key=lambda e: (e["offset"], -e["length"]))
+            start = utf16_len(text[: match.start()])
+            end = start + utf16_len(match.group())
+            if not any(start < stop and begin < end for begin, stop in taken):
+                found.append({"type": kind, "offset": start, "length": end - start})
+                taken.append((start, end))
+    return _sorted(found)
 
 
 def _checked_entities(entities: Any) -> list[Entity]:

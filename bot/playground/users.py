@@ -63,6 +63,8 @@ def post_user_message(
         if entities := user_entities(text):
             content["entities"] = entities
     else:
+        if text and media.kind == "video_note":
+            raise PlaygroundError("a video note has no caption")
         if len(text) > CAPTION_LIMIT:
             raise PlaygroundError(f"a caption holds at most {CAPTION_LIMIT} characters")
         content = _media_content(state, media)

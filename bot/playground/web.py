@@ -84,6 +84,9 @@ class WebUi:
 
     async def events(self, request: web.Request) -> web.Response:
         after = _int(request.query, "after")
+        if after > self.state.events.cursor:
+            # The page saw another run of the emulator: it must start over.
+            return web.json_response({"events": [], "cursor": 0, "reset": True})
         wait_s = min(float(request.query.get("timeout", EVENTS_WAIT_S)), EVENTS_WAIT_S)
         found = await self.state.events.wait_after(after, wait_s)
         cursor = found[-1]["seq"] if found else max(after, 0)

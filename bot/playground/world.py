@@ -124,14 +124,16 @@ class World:
         }
 
     def chat_for_bot(self, chat_id: int | str | None) -> Chat:
-        """The chat a Bot API call names, with Telegram's errors."""
+        """The chat a Bot API call names, with Telegram's errors.
+
+        Only numeric ids: "@username" addresses public channels and groups, and the
+        playground has none.
+        """
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
         chat = None
-        if isinstance(chat_id, int) or _is_int(chat_id):
+        if isinstance(chat_id, int) or chat_id.lstrip("-").isdigit():
             chat = self.chats.get(int(chat_id))
-        elif chat_id.startswith("@"):
-            chat = next((c for c in self.chats.values() if f"@{c.username}" == chat_id), None)
         if chat is None:
             raise bad_request("chat not found")
         return chat
@@ -160,10 +162,6 @@ class World:
         }
         chat.messages[message["message_id"]] = message
         return message
-
-
-def _is_int(value: str) -> bool:
-    return value.lstrip("-").isdigit()
 
 
 def quoted(message: JsonDict) -> JsonDict:

@@ -20,7 +20,9 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
     TelegramEntityTooLarge,
+    TelegramForbiddenError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import (
     BotCommand,
@@ -468,3 +470,45 @@ async def test_page_and_its_api(pair: tuple[BotApiEmulator, Bot]) -> None:
 
     update = (await bot.get_updates())[0]
     assert update.message is not None and update.message.photo is not None
+
+
+async def test_markup_is_parsed_like_telegram(pair: tuple[BotApiEmulator, Bot]) -> None:
+    _, bot = pair
+    sent = await bot.send_message(ALICE, "🎨 *Mosaic* by \\_Signac\\_", parse_mode="MarkdownV2")
+    assert sent.text == "🎨 Mosaic by _Signac_"
+    assert sent.entities is not None
+    bold = sent.entities[0]
+    assert (bold.type, bold.offset, bold.length) == ("bold", 3, 6), "offsets count UTF-16 units"
+    with pytest.raises(TelegramBadRequest, match=r"Character '\.' is reserved"):
+        await bot.send_message(ALICE, "Done. 100%", parse_mode="MarkdownV2")
+    html = await bot.send_message(ALICE, "  <i>a &lt; b</i>  ", parse_mode="HTML")
+    assert html.text == "a < b" and html.entities is not None
+    assert (html.entities[0].offset, html.entities[0].length) == (0, 5)
+    with pytest.raises(TelegramBadRequest, match='Unsupported start tag "div"'):
+        await bot.send_message(ALICE, "<div>x</div>", parse_mode="HTML")
+
+
+async def test_chat_actions_failures_and_blocking(pair: tuple[BotApiEmulator, Bot]) -> None:
+    emulator, bot = pair
+    since = emulator.cursor
+    assert await bot.send_chat_action(ALICE, "upload_photo")
+    assert emulator.state.events.after(since)[0]["action"] == "upload_photo"
+    with pytest.raises(TelegramBadRequest, match="wrong parameter action"):
+        await bot.send_chat_action(ALICE, "dancing")
+
+    emulator.fail_next("sendMessage", 502, "Bad Gateway")
+    with pytest.raises(TelegramServerError, match="Bad Gateway"):
+        await bot.send_message(ALICE, "lost")
+    await bot.send_message(ALICE, "the retry goes through")
+    emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(ALICE, "flood")
+
+    emulator.block_bot(BORIS)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(BORIS, "hello?")
+    update = (await bot.get_updates())[0]
+    assert update.my_chat_member is not None
+    assert update.my_chat_member.new_chat_member.status == "kicked"
+    emulator.block_bot(BORIS, blocked=False)
+    await bot.send_message(BORIS, "welcome back")

@@ -23,6 +23,12 @@ const el = (tag, props = {}, ...children) => {
   return node;
 };
 
+// replaceChildren() would print null and arrays; this skips the one and flattens the other.
+const fill = (node, ...children) => {
+  node.replaceChildren();
+  node.append(...children.flat(2).filter((c) => c !== null && c !== undefined && c !== false));
+};
+
 const ACTIONS = {
   typing: "is typing…",
   upload_photo: "is sending a photo…",
@@ -144,6 +150,7 @@ function renderSidebar() {
   } else {
     hint.append(el("p", {}, "Send a photo or a short video, pick a style, watch the edits arrive."));
   }
+  hint.append(el("p", {}, `Inline mode: type @${app.bot.username} and a word in the message box.`));
 }
 
 function becomePerson(id) {
@@ -186,7 +193,7 @@ function renderHeader(status) {
   if (status) line.textContent = status;
   else if (c.type === "private") line.textContent = "bot";
   else line.textContent = [...c.member_ids.map((m) => person(m).first_name), app.bot.first_name].join(", ");
-  $("text").placeholder = `Message as ${me.first_name} · @${app.bot.username} for inline`;
+  $("text").placeholder = `Message as ${me.first_name}`;
 }
 
 // --- messages ----------------------------------------------------------------------------
@@ -243,9 +250,11 @@ function renderMessage(message, hidden) {
   const text = message.text ?? message.caption;
   const entities = message.entities ?? message.caption_entities;
   const round = Boolean(message.video_note);
+  // Time sits on top of a bare picture; a video keeps it below, clear of the controls.
+  const bare = media && !text && !message.reply_to_message && !message.video && !message.document;
   const bubble = el(
     "div",
-    { class: `bubble${media && !text && !message.reply_to_message ? " media-only" : ""}${round ? " round" : ""}` },
+    { class: `bubble${bare ? " media-only" : ""}${round ? " round" : ""}` },
     message.reply_to_message ? renderQuote(message.reply_to_message) : null,
     media,
     text ? el("div", { class: "text", innerHTML: formatText(text, entities) }) : null,
@@ -253,9 +262,9 @@ function renderMessage(message, hidden) {
     el(
       "div",
       { class: "meta" },
-      message.via_bot ? `via @${message.via_bot.username}` : null,
-      message.edit_date ? "edited" : null,
-      clock(message.edit_date || message.date),
+      message.via_bot ? el("span", {}, `via @${message.via_bot.username}`) : null,
+      message.edit_date ? el("span", {}, "edited") : null,
+      el("time", {}, clock(message.edit_date || message.date)),
       el("button", { class: "reply-button", type: "button", title: "Reply", "aria-label": "Reply", onclick: () => startReply(message) }, "↩"),
     ),
   );
@@ -488,6 +497,10 @@ async function poll() {
     try {
       const result = await api(`/ui/events?after=${app.cursor}&timeout=25`);
       setConnected(true);
+      if (result.reset) {
+        window.location.reload();
+        return;
+      }
       app.cursor = result.cursor;
       for (const event of result.events) handleEvent(event);
     } catch (error) {
@@ -626,7 +639,8 @@ function renderInlineResults(answer) {
   const media = answer.results.filter((r) => r.type !== "article");
   const articles = answer.results.filter((r) => r.type === "article");
   const choose = (result) => chooseInline(answer.inline_query_id, result.id);
-  panel.replaceChildren(
+  fill(
+    panel,
     el("h3", {}, `@${app.bot.username}${answer.query ? ` · “${answer.query}”` : ""}`),
     answer.results.length === 0 ? el("div", { class: "muted" }, "No results.") : null,
     media.length ? el("div", { class: "grid" }, media.map((r) => inlineTile(r, () => choose(r)))) : null,
@@ -685,7 +699,8 @@ async function loadCommands() {
 
 function fillCommands(panel) {
   const suffix = chat(app.chatId).type === "private" ? "" : `@${app.bot.username}`;
-  panel.replaceChildren(
+  fill(
+    panel,
     el("h3", {}, "Commands"),
     app.commands.map((c) =>
       el(
