@@ -1,0 +1,431 @@
+"""Generator speed on this machine: every execution path side by side with a naive baseline and
+with the compute floor.
+
+    python -m benchmarks.generator [--quick] [--device cpu|cuda] [--threads N]
+    artisto bench generator [--quick]
+
+For each size and batch it prints the median milliseconds per image, images per second, the
+peak memory the call added, the speed-up over the naive baseline (the same net in fp32,
+batch 1, eager, autograd on, NCHW), the ratio to the compute floor, and the PSNR of the output
+against fp32. The floor is the net's convolution FLOPs divided by what a large fp32 matrix
+product reaches on the same threads, measured again before each size so that a busy machine
+moves the floor and the timings together: compare ratios, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import ctypes
+import math
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference.backends import OrtBackend, TorchBackend
+from inference.engine import Engine, choose_device, probe_image
+from inference.nets.transformer import TransformerNet
+from inference.registry import NetSpec, StyleMeta, StylePack, StyleRegistry, write_pack
+
+Stylize = Callable[[np.ndarray], np.ndarray]
+
+SIZES: dict[str, tuple[int, int]] = {
+    "256²": (256, 256),
+    "512²": (512, 512),
+    "720p": (720, 1280),
+    "1080p": (1080, 1920),
+}
+QUICK_SIZES = ("256²", "512²")
+TARGET_SIZES = ("512²", "720p")
+TARGET_RATIO = 1.25
+MATMUL_N = 3072
+
+
+@dataclass
+class Path_:
+    """One way of running the generator."""
+
+    label: str
+    run: Stylize
+    batched: bool = True
+    setup_s: float = 0.0
+
+
+@dataclass
+class Row:
+    size: str
+    batch: int
+    label: str
+    ms_per_image: float
+    peak_mb: float
+    psnr_db: float
+    naive_ms: float | None = None
+    floor_ms: float = math.nan
+
+    @property
+    def images_per_s(self) -> float:
+        return 1000.0 / self.ms_per_image
+
+
+@dataclass
+class SizeInfo:
+    gflop: float
+    matmul_gflops: float
+
+    @property
+    def floor_ms(self) -> float:
+        return self.gflop / self.matmul_gflops * 1000.0
+
+
+@dataclass
+class Report:
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    sizes: dict[str, SizeInfo] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def conv_gflop(net: TransformerNet, height: int, width: int) -> float:
+    """FLOPs (2 per multiply-add) of the net's convolutions on one image, counted by hooks on a
+    shape-only ("meta") copy, so no arithmetic runs. Norms, pads and adds are left out: the
+    floor is what the multiply-adds alone would cost at matrix-product speed."""
+    meta = copy.deepcopy(net).to("meta")
+    macs = 0
+
+    def hook(module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        nonlocal macs
+        assert isinstance(module, torch.nn.Conv2d)
+        k = module.kernel_size[0] * module.kernel_size[1]
+        macs += output.numel() * module.in_channels // module.groups * k
+
+    for module in meta.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            module.register_forward_hook(hook)
+    with torch.no_grad():
+        meta(torch.empty(1, 3, height, width, device="meta"))
+    return 2 * macs / 1e9
+
+
+def matmul_gflops(device: torch.device, repeats: int = 3) -> float:
+    """Median fp32 GFLOP/s of an N x N matrix product, on the same threads as the net."""
+    a = torch.randn(MATMUL_N, MATMUL_N, device=device)
+    b = torch.randn(MATMUL_N, MATMUL_N, device=device)
+    times = _time(lambda: _sync(a @ b), repeats)
+    return 2 * MATMUL_N**3 / statistics.median(times) / 1e9
+
+
+def _sync(value: object) -> object:
+    if torch.cuda.is_available() and isinstance(value, torch.Tensor) and value.is_cuda:
+        torch.cuda.synchronize()
+    return value
+
+
+def _time(fn: Callable[[], object], repeats: int) -> list[float]:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
+    """Peak memory one call adds, in MiB, measured on an untimed call.
+
+    CUDA: the caching allocator's peak. CPU: torch allocates outside Python's tracemalloc, so
+    the resident set size is sampled every millisecond, after ``malloc_trim`` has handed the
+    free memory of earlier calls back to the system (else a reused heap hides the peak).
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    _malloc_trim()
+    base = peak = _rss()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.001):
+            peak = max(peak, _rss())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        sampler.join()
+    return (max(peak, _rss()) - base) / 2**20
+
+
+def _malloc_trim() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss() -> int:
+    with Path("/proc/self/statm").open() as f:
+        return int(f.read().split()[1]) * _PAGE
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+# --- the paths ---------------------------------------------------------------------------
+
+
+def naive_path(net: TransformerNet, device: torch.device) -> Stylize:
+    """What a first attempt looks like: fp32, NCHW, autograd recording, no inference mode."""
+    naive = TransformerNet(net.width, len(net.residuals), skip=net.skip)
+    naive.load_state_dict(net.state_dict())
+    naive = naive.to(device).eval()
+
+    def run(frames: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(frames).to(device).permute(0, 3, 1, 2).float().contiguous() / 255
+        y = naive(x)
+        out = (y.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+        result: np.ndarray = out.cpu().numpy()
+        return result
+
+    return run
+
+
+def _backend_path(backend: TorchBackend | OrtBackend) -> Stylize:
+    return lambda frames: backend.run(torch.from_numpy(frames)).numpy()
+
+
+def _compiled_path(net: TransformerNet, device: torch.device, dtype: torch.dtype) -> Path_:
+    backend = TorchBackend(net, device=device, dtype=dtype, compile=True)
+    start = time.perf_counter()
+    backend.run(torch.from_numpy(probe_image(72, 96)))  # H != W: one general graph
+    label = f"compile {_dtype_name(dtype)} channels_last"
+    return Path_(label, _backend_path(backend), batched=False, setup_s=time.perf_counter() - start)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.").replace("float", "fp").replace("bfp16", "bf16")
+
+
+def build_paths(
+    pack: StylePack, device: torch.device, *, quick: bool, cache_dir: Path
+) -> list[Path_]:
+    net = pack.build_generator()
+    paths = [Path_("naive fp32 (baseline)", naive_path(net, device), batched=False)]
+    if device.type == "cpu":
+        for dtype in (torch.float32, torch.bfloat16):
+            for channels_last in (False, True):
+                backend = TorchBackend(net, device=device, dtype=dtype, channels_last=channels_last)
+                layout = "channels_last" if channels_last else "NCHW"
+                label = f"eager {_dtype_name(dtype)} {layout}"
+                paths.append(Path_(label, _backend_path(backend)))
+        ort = OrtBackend(net, threads=torch.get_num_threads(), cache_dir=cache_dir)
+        paths.append(Path_("onnxruntime fp32", _backend_path(ort)))
+        if not quick:
+            paths += [_compiled_path(net, device, d) for d in (torch.float32, torch.bfloat16)]
+    else:
+        for dtype in (torch.float32, torch.float16, torch.bfloat16):
+            backend = TorchBackend(net, device=device, dtype=dtype)
+            paths.append(Path_(f"eager {_dtype_name(dtype)} channels_last", _backend_path(backend)))
+        if not quick:
+            paths.append(_compiled_path(net, device, torch.bfloat16))
+    engine = Engine(StyleRegistry([pack]), device=device.type, cache_dir=cache_dir)  # type: ignore[arg-type]
+    engine.warmup([pack.name])
+    label = f"engine auto: {engine.loaded()[pack.name]}"
+    paths.append(Path_(label, lambda frames: engine.stylize_batch(pack.name, frames)))
+    return paths
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+def bench_size(
+    report: Report,
+    paths: list[Path_],
+    size: str,
+    batches: tuple[int, ...],
+    repeats: int,
+    device: torch.device,
+    net: TransformerNet,
+) -> None:
+    height, width = SIZES[size]
+    info = SizeInfo(conv_gflop(net, height, width), matmul_gflops(device))
+    report.sizes[size] = info
+    frame = probe_image(height, width)
+    reference: np.ndarray | None = None
+    naive_ms: float | None = None
+    for batch in batches:
+        frames = np.repeat(frame, batch, axis=0)
+        active = [p for p in paths if batch == 1 or p.batched]
+        outputs = {p.label: p.run(frames)[:1] for p in active}  # warm-up, and output to compare
+        if reference is None:
+            reference = outputs[paths[0].label]
+        memory = {p.label: peak_memory_mb(_bind(p.run, frames), device) for p in active}
+        times: dict[str, list[float]] = {p.label: [] for p in active}
+        for _ in range(repeats):  # paths interleaved: a load change hits them all alike
+            for p in active:
+                start = time.perf_counter()
+                p.run(frames)
+                times[p.label].append(time.perf_counter() - start)
+        for p in active:
+            ms = statistics.median(times[p.label]) * 1000 / batch
+            if p is paths[0]:
+                naive_ms = ms
+            report.rows.append(
+                Row(
+                    size,
+                    batch,
+                    p.label,
+                    ms,
+                    memory[p.label],
+                    psnr(outputs[p.label], reference),
+                    naive_ms,
+                    info.floor_ms,
+                )
+            )
+        print(f"  {size} batch {batch}: done", file=sys.stderr, flush=True)
+
+
+def _bind(run: Stylize, frames: np.ndarray) -> Callable[[], object]:
+    return lambda: run(frames)
+
+
+def render(report: Report) -> str:
+    lines = [f"## {report.title}", ""]
+    lines += [
+        "| size | GFLOP/image (convs) | fp32 matmul GFLOP/s | floor ms/image | best path |"
+        " best ms/image | best / floor |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for size, info in report.sizes.items():
+        rows = [r for r in report.rows if r.size == size and r.psnr_db >= 40.0]
+        best = min(rows, key=lambda r: r.ms_per_image)
+        lines.append(
+            f"| {size} | {info.gflop:.1f} | {info.matmul_gflops:.0f} | {info.floor_ms:.0f} | "
+            f"{best.label} (batch {best.batch}) | {best.ms_per_image:.0f} | "
+            f"{best.ms_per_image / info.floor_ms:.2f}× |"
+        )
+    lines += [
+        "",
+        "| size | batch | path | ms/image (median) | images/s | peak MB | vs naive | "
+        "/ floor | PSNR vs fp32 dB |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in report.rows:
+        speedup = f"{r.naive_ms / r.ms_per_image:.2f}×" if r.naive_ms else ""
+        db = "exact" if math.isinf(r.psnr_db) else f"{r.psnr_db:.1f}"
+        lines.append(
+            f"| {r.size} | {r.batch} | {r.label} | {r.ms_per_image:.1f} | {r.images_per_s:.2f} | "
+            f"{r.peak_mb:.0f} | {speedup} | {r.ms_per_image / r.floor_ms:.2f}× | {db} |"
+        )
+    if report.notes:
+        lines += ["", *(f"- {note}" for note in report.notes)]
+    return "\n".join(lines)
+
+
+def _pick_pack(styles_dir: Path | None, scratch: Path) -> tuple[StylePack, str]:
+    """A shipped base-16 style when there is one, else a random base-16 net (speed does not
+    depend on the weights, only the PSNR column does)."""
+    registry = StyleRegistry.discover(styles_dir)
+    for pack in registry:
+        if pack.meta.net == NetSpec():
+            return pack, f"style {pack.name!r}"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = TransformerNet()
+    meta = StyleMeta("random16", "Random", "nobody", net=NetSpec())
+    painting = probe_image(96, 96)[0]
+    from PIL import Image
+
+    return write_pack(scratch / "random16", net, meta, Image.fromarray(painting)), "random init"
+
+
+def run(
+    *, quick: bool, styles_dir: Path | None, device_name: str = "auto", threads: int = 0
+) -> Report:
+    if threads > 0:
+        torch.set_num_threads(threads)
+    device = choose_device(device_name)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory(prefix="artisto-bench-") as tmp:
+        scratch = Path(tmp)
+        pack, source = _pick_pack(styles_dir, scratch)
+        net = pack.build_generator()
+        where = (
+            torch.cuda.get_device_name(device)
+            if device.type == "cuda"
+            else f"CPU, {torch.get_num_threads()} threads"
+        )
+        import onnxruntime
+
+        report = Report(
+            f"Generator base-{net.width} ({source}), {where}, torch {torch.__version__}, "
+            f"onnxruntime {onnxruntime.__version__}{' (quick)' if quick else ''}"
+        )
+        paths = build_paths(pack, device, quick=quick, cache_dir=scratch / "onnx")
+        for p in paths:
+            if p.setup_s:
+                report.notes.append(f"{p.label}: first call (compiling) took {p.setup_s:.0f} s")
+        report.notes.append(
+            "batch 8 rows are per image; paths that only run batch 1 (naive, compiled) are "
+            "compared at batch 1"
+        )
+        sizes = QUICK_SIZES if quick else tuple(SIZES)
+        for size in sizes:
+            batches = (1,) if quick else _batches(size, device)
+            repeats = 3 if quick or size in ("720p", "1080p") else 5
+            bench_size(report, paths, size, batches, repeats, device, net)
+        if device.type == "cpu" and not quick:
+            report.notes.append(
+                "1080p batch 8 skipped on the CPU: a batch there costs what its frames cost one "
+                "by one (see 720p), and eight 1080p frames per path per repeat took minutes"
+            )
+    return report
+
+
+def _batches(size: str, device: torch.device) -> tuple[int, ...]:
+    if device.type == "cuda":
+        return (1, 8, 32)
+    return (1,) if size == "1080p" else (1, 8)
+
+
+def main(quick: bool = False, styles_dir: Path | None = None, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.generator", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="two sizes, batch 1, 3 repeats")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--styles-dir", type=Path, default=styles_dir)
+    args = parser.parse_args([] if argv is None else argv)
+    report = run(
+        quick=quick or args.quick,
+        styles_dir=args.styles_dir,
+        device_name=args.device,
+        threads=args.threads,
+    )
+    print(render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(argv=sys.argv[1:]))

@@ -1,0 +1,290 @@
+"""The inference engine: runs a style's generator on a batch of frames, fast, on one device.
+
+Synchronous by design: the pool gives each device one worker thread that owns one engine, and
+the CLI uses an engine directly. Models load lazily from their style packs and stay in an LRU
+bounded both by count and by (estimated) memory.
+
+How a model runs is chosen per device from measurements (``benchmarks/README.md``):
+on CUDA, half precision (bf16 where supported, else fp16) with channels_last and
+``cudnn.benchmark``; on a CPU with native bf16 (AVX-512 BF16 / AMX), bf16 eager PyTorch in
+channels_last, but only for a style whose bf16 output stays within ``BF16_MIN_PSNR_DB`` of
+its fp32 output on a probe image, and fp32 otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from inference.backends import Backend, BackendName, OrtBackend, TorchBackend
+from inference.errors import ArtistoError
+from inference.nets.transformer import TransformerNet
+from inference.registry import StyleRegistry
+
+log = logging.getLogger(__name__)
+
+DevicePreference: TypeAlias = Literal["auto", "cpu", "cuda"]
+Precision: TypeAlias = Literal["auto", "fp32", "fp16", "bf16"]
+BackendChoice: TypeAlias = Literal["auto", "eager", "compile", "onnxruntime"]
+
+BF16_MIN_PSNR_DB = 40.0
+"""Half precision is used on the CPU only for styles whose output it changes less than this."""
+
+MIN_SIDE = 8
+"""Smallest side the generator accepts: its deepest 3x3 reflection pad needs 2 pixels at 1/4."""
+
+_CHUNK_PIXELS = {"cpu": 4_200_000, "cuda": 32_000_000}
+"""Most padded pixels in one forward pass. On the CPU a batch is no faster than its frames one
+by one, so a big batch is split to bound activation memory (two 1080p frames at a time)."""
+
+_DTYPES: dict[str, torch.dtype] = {
+    "fp32": torch.float32,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+}
+
+
+def choose_device(preference: DevicePreference) -> torch.device:
+    """CUDA when asked for or, with ``auto``, when present; else the CPU."""
+    if preference == "cuda":
+        if not torch.cuda.is_available():
+            raise ArtistoError("device 'cuda' was asked for, but no CUDA device is available")
+        return torch.device("cuda")
+    if preference == "auto" and torch.cuda.is_available():
+        return torch.device("cuda")
+    if preference not in ("auto", "cpu"):
+        raise ArtistoError(f"unknown device {preference!r}: use auto, cpu or cuda")
+    return torch.device("cpu")
+
+
+def resolve_precision(precision: Precision, device: torch.device) -> torch.dtype:
+    """The compute dtype for ``precision`` on ``device``; ``auto`` is the fastest one that the
+    hardware runs natively (the CPU's bf16 is then still checked per style)."""
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if _cpu_has_bf16() else torch.float32
+    if precision not in _DTYPES:
+        raise ArtistoError(f"unknown precision {precision!r}: use auto, fp32, fp16 or bf16")
+    dtype = _DTYPES[precision]
+    if device.type == "cpu" and dtype != torch.float32 and not _cpu_has_half(dtype):
+        raise ArtistoError(f"this CPU has no native {precision}; use fp32")
+    return dtype
+
+
+def _cpu_has_bf16() -> bool:
+    return bool(torch._C._has_mkldnn and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _cpu_has_half(dtype: torch.dtype) -> bool:
+    if dtype == torch.bfloat16:
+        return _cpu_has_bf16()
+    return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
+
+
+def padded_side(side: int) -> int:
+    """The side the generator runs at: the next multiple of its stride product, at least 8."""
+    multiple = TransformerNet.SIZE_MULTIPLE
+    return max(MIN_SIDE, -(-side // multiple) * multiple)
+
+
+@dataclass
+class _Loaded:
+    backend: Backend
+    nbytes: int
+    psnr_db: float | None
+
+
+class Engine:
+    """Stylizes uint8 RGB frames with a style's generator; see the module docstring."""
+
+    def __init__(
+        self,
+        registry: StyleRegistry,
+        *,
+        device: DevicePreference = "auto",
+        precision: Precision = "auto",
+        cpu_threads: int = 0,
+        cache_size: int = 8,
+        cache_mb: float = 1024,
+        backend: BackendChoice = "auto",
+        cache_dir: Path | None = None,
+    ) -> None:
+        if cache_size < 1 or cache_mb <= 0:
+            raise ValueError("cache_size must be at least 1 and cache_mb positive")
+        if cpu_threads < 0:
+            raise ValueError("cpu_threads must be 0 (all cores) or positive")
+        self.registry = registry
+        self.device: torch.device = choose_device(device)
+        self.dtype: torch.dtype = resolve_precision(precision, self.device)
+        self._check_precision_auto = precision == "auto" and self.device.type == "cpu"
+        self.backend: BackendName = _resolve_backend(backend, self.device, self.dtype)
+        self._fp32_fallback = _fp32_cpu_backend() if backend == "auto" else self.backend
+        self.cache_size = cache_size
+        self.cache_bytes_limit = int(cache_mb * 2**20)
+        self.cache_dir = cache_dir
+        self._models: OrderedDict[str, _Loaded] = OrderedDict()
+        if self.device.type == "cpu" and cpu_threads > 0:
+            torch.set_num_threads(cpu_threads)  # process-wide: one CPU engine per process
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.cpu_threads = torch.get_num_threads()
+
+    # --- public API ---------------------------------------------------------------------
+
+    def stylize_batch(self, style: str, frames: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB, any H, W >= 1 -> stylized frames of the same shape.
+
+        Frames are reflection-padded to a size the generator accepts and cropped back; never
+        resized. Raises ``UnknownStyle`` for a style the registry lacks.
+        """
+        _check_frames(frames)
+        backend = self._get(style).backend
+        n, h, w, _ = frames.shape
+        ph, pw = padded_side(h), padded_side(w)
+        chunk = max(1, _CHUNK_PIXELS[self.device.type] // (ph * pw))
+        out = np.empty_like(frames)
+        for start in range(0, n, chunk):
+            part = frames[start : start + chunk]
+            if (ph, pw) != (h, w):
+                part = np.pad(part, ((0, 0), (0, ph - h), (0, pw - w), (0, 0)), mode="reflect")
+            y = backend.run(torch.from_numpy(np.ascontiguousarray(part)))
+            out[start : start + chunk] = y[:, :h, :w].numpy()
+        return out
+
+    def warmup(self, styles: Iterable[str] | None = None) -> None:
+        """Load ``styles`` (default: as many installed ones as the cache holds) and run each
+        once, so that the first user does not pay for loading, kernel selection or compiling.
+        """
+        names = list(styles) if styles is not None else self.registry.names()[: self.cache_size]
+        frame = np.zeros((1, 72, 96, 3), np.uint8)  # H != W: a compiled graph stays general
+        frame[:, ::2] = 255
+        for name in names:
+            start = time.perf_counter()
+            self.stylize_batch(name, frame)
+            if self.device.type == "cuda":
+                self.stylize_batch(name, np.repeat(frame, 2, axis=0))  # the batched variant
+            log.info(
+                "engine.warm",
+                extra={"style": name, "ms": round((time.perf_counter() - start) * 1000)},
+            )
+
+    def loaded(self) -> dict[str, str]:
+        """Cached styles, least recently used first, with how each one runs."""
+        return {name: m.backend.describe() for name, m in self._models.items()}
+
+    @property
+    def cache_bytes(self) -> int:
+        return sum(m.nbytes for m in self._models.values())
+
+    # --- model cache --------------------------------------------------------------------
+
+    def _get(self, style: str) -> _Loaded:
+        model = self._models.get(style)
+        if model is not None:
+            self._models.move_to_end(style)
+            return model
+        pack = self.registry.get(style)  # UnknownStyle before any work
+        start = time.perf_counter()
+        model = self._load(pack.build_generator())
+        self._models[style] = model
+        log.info(
+            "engine.model_loaded",
+            extra={
+                "style": style,
+                "backend": model.backend.describe(),
+                "mb": round(model.nbytes / 2**20, 2),
+                "psnr_db": None if model.psnr_db is None else round(model.psnr_db, 1),
+                "ms": round((time.perf_counter() - start) * 1000),
+            },
+        )
+        self._evict()
+        return model
+
+    def _load(self, net: TransformerNet) -> _Loaded:
+        backend = self._build(net, self.dtype)
+        psnr_db = None
+        if self._check_precision_auto and self.dtype != torch.float32:
+            reference = self._build(net, torch.float32, backend_name="eager")
+            psnr_db = probe_psnr(reference, backend)
+            if psnr_db < BF16_MIN_PSNR_DB:
+                log.warning(
+                    "engine.half_rejected",
+                    extra={"psnr_db": round(psnr_db, 1), "min_db": BF16_MIN_PSNR_DB},
+                )
+                backend = self._build(net, torch.float32, backend_name=self._fp32_fallback)
+        return _Loaded(backend, backend.nbytes, psnr_db)
+
+    def _build(
+        self, net: TransformerNet, dtype: torch.dtype, backend_name: BackendName | None = None
+    ) -> Backend:
+        name = backend_name or self.backend
+        if name == "onnxruntime":
+            return OrtBackend(net, threads=self.cpu_threads, cache_dir=self.cache_dir)
+        return TorchBackend(net, device=self.device, dtype=dtype, compile=name == "compile")
+
+    def _evict(self) -> None:
+        """Drop least recently used models until both bounds hold; the newest always stays."""
+        while len(self._models) > 1 and (
+            len(self._models) > self.cache_size or self.cache_bytes > self.cache_bytes_limit
+        ):
+            name, _ = self._models.popitem(last=False)
+            log.info("engine.model_evicted", extra={"style": name})
+
+
+def _resolve_backend(
+    choice: BackendChoice, device: torch.device, dtype: torch.dtype
+) -> BackendName:
+    if choice == "auto":
+        return "eager" if device.type == "cuda" or dtype != torch.float32 else _fp32_cpu_backend()
+    if choice == "onnxruntime" and (device.type != "cpu" or dtype != torch.float32):
+        raise ArtistoError("the onnxruntime backend runs fp32 on the CPU only")
+    if choice not in ("eager", "compile", "onnxruntime"):
+        raise ArtistoError(f"unknown backend {choice!r}: use auto, eager, compile or onnxruntime")
+    return choice
+
+
+def _fp32_cpu_backend() -> BackendName:
+    return "onnxruntime"
+
+
+def _check_frames(frames: np.ndarray) -> None:
+    if not isinstance(frames, np.ndarray):
+        raise TypeError(f"frames must be a numpy array, not {type(frames).__name__}")
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[3] != 3:
+        raise ValueError(
+            f"frames must be uint8 of shape (N, H, W, 3), not {frames.dtype} {frames.shape}"
+        )
+    if min(frames.shape[:3]) < 1:
+        raise ValueError(f"frames must not be empty: shape {frames.shape}")
+
+
+def probe_image(height: int = 128, width: int = 160) -> np.ndarray:
+    """A deterministic photo stand-in (smooth colour fields, hard edges, fine texture) for
+    comparing precisions: a flat image would hide rounding errors that real photos show."""
+    rng = np.random.default_rng(1234)
+    coarse = torch.from_numpy(rng.uniform(0, 255, (1, 3, 4, 5)))
+    smooth = F.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=True)
+    checks = (np.arange(height)[:, None] // 16 + np.arange(width)[None, :] // 16) % 2
+    texture = rng.normal(0, 12, (height, width, 3))
+    img = smooth[0].permute(1, 2, 0).numpy() + np.where(checks, 40.0, -40.0)[..., None] + texture
+    return np.clip(img, 0, 255).astype(np.uint8)[None]
+
+
+def probe_psnr(reference: Backend, candidate: Backend) -> float:
+    """PSNR in dB of the candidate's output against the reference's on the probe image."""
+    x = torch.from_numpy(probe_image())
+    a = reference.run(x).numpy().astype(np.float64)
+    b = candidate.run(x).numpy().astype(np.float64)
+    mse = float(np.mean((a - b) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
