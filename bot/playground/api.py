@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.playground.errors import ApiError
+from bot.playground.errors import ApiError, bad_request
 from bot.playground.methods import BY_LOWER_NAME
 from bot.playground.params import Params, entity_too_large
 from bot.playground.state import State
@@ -43,6 +43,9 @@ class BotApi:
             return web.json_response(exc.to_json(), status=exc.error_code)
         except web.HTTPRequestEntityTooLarge:
             error = entity_too_large()
+            return web.json_response(error.to_json(), status=error.error_code)
+        except ValueError:  # a malformed form or multipart body
+            error = bad_request("can't parse the request body")
             return web.json_response(error.to_json(), status=error.error_code)
         body = await self.call(name, params)
         status = 200 if body["ok"] else int(body["error_code"])

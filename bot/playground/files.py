@@ -17,10 +17,9 @@ from pathlib import PurePath
 from typing import Any
 
 from bot.playground.errors import bad_request
-from bot.playground.probe import MediaKind, Picture, Prepared
+from bot.playground.probe import Picture, Prepared
 
 JsonDict = dict[str, Any]
-FileKind = MediaKind | str
 
 _ID_PREFIX = {
     "photo": "AgAC",

@@ -272,10 +272,11 @@ async def test_webhook_makes_get_updates_conflict_and_receives_posts(
     received: list[tuple[str | None, dict[str, Any]]] = []
 
     async def hook(request: web.Request) -> web.Response:
-        received.append(
-            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
-        )
-        return web.json_response({})
+        update = await request.json()
+        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"), update))
+        # A webhook may answer with a method call, which Telegram then runs.
+        chat_id = update["message"]["chat"]["id"]
+        return web.json_response({"method": "sendMessage", "chat_id": chat_id, "text": "Hello!"})
 
     hook_app = web.Application()
     hook_app.router.add_post("/hook", hook)
@@ -296,6 +297,8 @@ async def test_webhook_makes_get_updates_conflict_and_receives_posts(
         assert received and received[0][0] == "s3cret"
         assert received[0][1]["message"]["text"] == "/start"
         assert received[0][1]["message"]["entities"][0]["type"] == "bot_command"
+        reply = await emulator.wait_for(lambda m: m.get("text") == "Hello!", timeout=2)
+        assert reply["chat"]["id"] == ALICE
         info = await bot.get_webhook_info()
         assert info.url.endswith("/hook") and info.pending_update_count == 0
         await bot.delete_webhook()

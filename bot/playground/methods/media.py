@@ -16,7 +16,7 @@ from bot.playground.methods.common import (
     text_fields,
 )
 from bot.playground.options import CAPTION_LIMIT
-from bot.playground.params import Params, Upload, entity_too_large
+from bot.playground.params import Params, Upload
 from bot.playground.probe import MediaError, MediaKind, prepare
 from bot.playground.state import State
 
@@ -55,8 +55,6 @@ async def _media_field(state: State, kind: MediaKind, source: Upload | str) -> A
         if source.startswith(("http://", "https://")):
             raise bad_request("wrong file identifier/HTTP URL specified")
         return state.files.resend(source, kind)
-    if len(source.data) > state.config.max_upload_bytes:
-        raise entity_too_large()
     try:
         prepared = await asyncio.to_thread(prepare, kind, source.data, source.filename)
     except MediaError as exc:

@@ -18,6 +18,7 @@ from bot.playground.methods.common import (
 from bot.playground.options import CAPTION_LIMIT, TEXT_LIMIT
 from bot.playground.params import Params
 from bot.playground.state import State
+from bot.playground.world import Chat
 
 JsonDict = dict[str, Any]
 
@@ -89,7 +90,7 @@ async def edit_message_reply_markup(state: State, params: Params) -> JsonDict | 
 
 
 def _apply(
-    state: State, chat: Any, message: JsonDict, changes: JsonDict, inline: bool
+    state: State, chat: Chat, message: JsonDict, changes: JsonDict, inline: bool
 ) -> JsonDict | bool:
     """Telegram refuses an edit that changes nothing, and counts edits against flood limits."""
     if all(message.get(key) == value for key, value in changes.items()):
