@@ -1,0 +1,143 @@
+"""Train, evaluate and install the shipped styles of ``training/catalog.toml``.
+
+Runs resume from their checkpoints, so the command can be stopped and started again::
+
+    python -m training.ship --runs ~/artisto-runs                 # every style, in order
+    python -m training.ship --only great_wave --ablation         # and its no-stability twin
+
+Each finished style is evaluated (``artisto eval``'s metrics) and copied into
+``inference/styles/NAME``. With ``--ablation``, the same recipe without the stability terms
+is trained too, and its noise flicker is written beside the stabilized one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
+from training.evaluate import StabilityReport, evaluate, torch_generator
+from training.recipe import Recipe
+from training.train import StyleInfo, TrainJob, pick_validation, train
+
+log = logging.getLogger(__name__)
+
+CATALOG = Path(__file__).with_name("catalog.toml")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    painting: str
+    emoji: str
+    recipe: dict[str, Any] = field(default_factory=dict)
+
+
+def read_catalog(path: Path = CATALOG) -> list[CatalogEntry]:
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [CatalogEntry(**entry) for entry in doc["style"]]
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _painting_info(data: Path, entry: CatalogEntry) -> StyleInfo:
+    with (data / "styles.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["file"] == entry.painting:
+                year = row["year"].split(" ")[0]
+                return StyleInfo(row["title"], row["artist"], year, entry.emoji)
+    return StyleInfo(entry.name.replace("_", " ").title(), emoji=entry.emoji)
+
+
+def _evaluate(pack: StylePack, data: Path) -> StabilityReport:
+    photos = pick_validation(data / "photos" / "val", 8)
+    return evaluate(
+        torch_generator(pack.build_generator()), photos, clip=data / "videos" / "vtest.mp4"
+    )
+
+
+def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
+    data: Path = args.data
+    base = Recipe.load(args.recipe) if args.recipe else Recipe()
+    recipe = Recipe.from_dict(_merge(base.to_dict(), entry.recipe))
+    recipe = recipe.with_overrides(iters=args.iters)
+
+    def job(name: str, recipe: Recipe) -> TrainJob:
+        run_dir = args.runs / name
+        return TrainJob(
+            name=entry.name,
+            style_image=data / "styles" / entry.painting,
+            data_dir=data / "photos" / "train",
+            val_dir=data / "photos" / "val",
+            run_dir=run_dir,
+            pack_dir=run_dir / "pack",
+            cache_dir=args.cache,
+            recipe=recipe,
+            info=_painting_info(data, entry),
+            device=args.device,
+            resume=True,
+        )
+
+    pack = train(job(entry.name, recipe))
+    metrics = _evaluate(pack, data).as_metrics()
+    if args.ablation:
+        twin = train(job(f"{entry.name}_nostab", recipe.with_overrides(stability_on=False)))
+        twin_metrics = _evaluate(twin, data).as_metrics()
+        update_metrics(twin.path, twin_metrics)
+        metrics["noise_flicker_unstabilized"] = twin_metrics["noise_flicker"]
+        metrics["warp_error_unstabilized"] = twin_metrics["warp_error"]
+    pack = update_metrics(pack.path, metrics)
+    log.info("ship.evaluated style=%s metrics=%s", entry.name, metrics)
+    if args.install:
+        target = SHIPPED_STYLES_DIR / entry.name
+        staging = SHIPPED_STYLES_DIR / f".{entry.name}.new"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(pack.path, staging)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        load_pack(target)
+        log.info("ship.installed style=%s path=%s", entry.name, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.ship", description=__doc__)
+    parser.add_argument("--runs", type=Path, default=Path("data/runs"), help="run folders")
+    parser.add_argument("--cache", type=Path, default=Path("data/cache"), help="VGG16 cache")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")
+    parser.add_argument("--only", help="comma-separated style names")
+    parser.add_argument("--iters", type=int, help="override the recipe's iterations")
+    parser.add_argument("--recipe", type=Path, help="base recipe (TOML)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--ablation", action="store_true", help="also train without stability")
+    parser.add_argument("--no-install", dest="install", action="store_false")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    entries = read_catalog()
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = set(wanted) - {e.name for e in entries}
+        if unknown:
+            parser.error(f"not in the catalog: {', '.join(sorted(unknown))}")
+        entries = [e for e in entries if e.name in wanted]
+    for entry in entries:
+        ship_style(entry, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
