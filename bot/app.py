@@ -1,0 +1,228 @@
+"""The app factory: settings in, a wired bot out (Bot, Dispatcher, database, pool, worker).
+
+App-wide dependencies go to the dispatcher's workflow data, so a handler receives exactly the
+names its signature asks for (``jobs``, ``registry``, ``status``...). ``ArtistoApp`` owns the
+life cycle: ``start()`` migrates, warms the pool, recovers jobs a crash left running, registers
+the command menus and starts the worker; ``aclose()`` undoes it in reverse, putting jobs still
+running back in the queue. How updates arrive (polling here; a webhook server later) is the
+caller's choice: see ``bot.runner``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.db import Repos, create_engine, create_session_factory, utcnow
+from bot.db.migrate import upgrade_async
+from bot.handlers import setup_routers
+from bot.i18n import LANGUAGES, texts_for
+from bot.middlewares.context import UpdateContextMiddleware
+from bot.middlewares.retry import RetryMiddleware, RetryPolicy
+from bot.services.gallery import Gallery
+from bot.services.intake import IntakeLimits, IntakeService
+from bot.services.jobs import JobService
+from bot.services.limits import Limits
+from bot.services.outputs import ResultFiles
+from bot.services.recovery import recover
+from bot.services.status import DEFAULT_MIN_INTERVAL, StatusBoard
+from bot.services.worker import JobWorker, WorkerConfig
+from inference.pool import BatchEngine, InferencePool, PoolConfig
+from inference.registry import StyleRegistry
+
+log = logging.getLogger(__name__)
+
+UPDATE_IDS_KEPT = timedelta(days=2)
+"""Telegram redelivers an unconfirmed update within hours; older ids need not be remembered."""
+POLLING_CONCURRENCY = 32
+"""Updates handled at once; the heavy work is in the worker, so handlers are short."""
+
+EngineFactory = Callable[[], BatchEngine]
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Knobs that are not user settings: tests turn them to make time pass faster."""
+
+    status_interval_s: float = DEFAULT_MIN_INTERVAL
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    start_worker: bool = True
+
+
+def create_bot(settings: Settings, retry: RetryPolicy | None = None) -> Bot:
+    """A Bot for ``settings.bot``: Telegram, a local Bot API server or the playground."""
+    if settings.bot.token is None:
+        raise ValueError("no bot token: set ARTISTO_BOT__TOKEN")
+    api = TelegramAPIServer.from_base(settings.bot.api_base, is_local=settings.bot.api_local_mode)
+    session = AiohttpSession(api=api)
+    session.middleware(RetryMiddleware(retry))
+    return Bot(
+        settings.bot.token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(link_preview_is_disabled=True),
+    )
+
+
+def default_engine_factory(settings: Settings, registry: StyleRegistry) -> EngineFactory:
+    """Engines are built in the pool's worker thread, where they run."""
+    inference = settings.inference
+
+    def make() -> BatchEngine:
+        from inference.engine import Engine  # torch set-up belongs to the worker thread
+
+        return Engine(
+            registry,
+            device=inference.device,
+            precision=inference.precision,
+            cpu_threads=inference.cpu_threads,
+            cache_size=inference.model_cache_size,
+            cache_mb=inference.model_cache_mb,
+            cache_dir=settings.cache_dir,
+        )
+
+    return make
+
+
+def create_pool(settings: Settings, engine_factory: EngineFactory) -> InferencePool:
+    inference = settings.inference
+    config = PoolConfig(
+        queue_size=inference.queue_size,
+        max_batch=inference.max_batch,
+        max_wait_ms=inference.max_wait_ms,
+        job_timeout_s=inference.job_timeout_s,
+        warmup_styles=None if inference.warmup else (),
+    )
+    return InferencePool(engine_factory, config)
+
+
+class ArtistoApp:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: StyleRegistry | None = None,
+        engine_factory: EngineFactory | None = None,
+        options: AppOptions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or AppOptions()
+        self.registry = registry or StyleRegistry.discover(settings.inference.styles_dir)
+        self.bot = create_bot(settings, self.options.retry)
+        self.db_engine: AsyncEngine = create_engine(settings.database_url, echo=settings.db.echo)
+        self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.db_engine)
+        self.pool = create_pool(
+            settings, engine_factory or default_engine_factory(settings, self.registry)
+        )
+        self.status = StatusBoard(self.bot, self.options.status_interval_s)
+        self.outputs = ResultFiles(settings.data_dir / "results")
+        self.worker = JobWorker(
+            bot=self.bot,
+            sessions=self.sessions,
+            pool=self.pool,
+            registry=self.registry,
+            settings=settings,
+            status=self.status,
+            outputs=self.outputs,
+            config=self.options.worker,
+        )
+        limits = Limits(settings.limits, frozenset(settings.bot.admins))
+        self.jobs = JobService(self.sessions, limits, self.worker)
+        self.intake = IntakeService(self.sessions, IntakeLimits.from_settings(settings))
+        self.dispatcher = self._dispatcher()
+        self._started = False
+
+    def _dispatcher(self) -> Dispatcher:
+        dispatcher = Dispatcher(
+            settings=self.settings,
+            sessions=self.sessions,
+            registry=self.registry,
+            pool=self.pool,
+            intake=self.intake,
+            jobs=self.jobs,
+            worker=self.worker,
+            status=self.status,
+            outputs=self.outputs,
+            gallery=Gallery(self.registry),
+        )
+        dispatcher.update.outer_middleware(UpdateContextMiddleware(self.sessions, self.settings))
+        dispatcher.include_routers(*setup_routers())
+        return dispatcher
+
+    async def start(self) -> None:
+        """Everything but receiving updates; safe to call once."""
+        if self._started:
+            return
+        self._started = True
+        if self.settings.db.migrate_on_start:
+            await upgrade_async(self.settings.database_url)
+        async with self.sessions.begin() as session:
+            await Repos(session).updates.prune(utcnow() - UPDATE_IDS_KEPT)
+        await self.pool.start()
+        await recover(
+            bot=self.bot,
+            sessions=self.sessions,
+            status=self.status,
+            settings=self.settings,
+            worker=self.worker,
+        )
+        await self.set_commands()
+        if self.options.start_worker:
+            await self.worker.start()
+        log.info(
+            "app.started",
+            extra={"styles": len(self.registry), "pool": self.pool.state.value},
+        )
+
+    async def set_commands(self) -> None:
+        """The command menus, per language (English is also the default for the rest)."""
+        for language in LANGUAGES:
+            texts = texts_for(language)
+            private = [
+                BotCommand(command="start", description=texts.cmd_start),
+                BotCommand(command="help", description=texts.cmd_help),
+                BotCommand(command="styles", description=texts.cmd_styles),
+                BotCommand(command="lang", description=texts.cmd_lang),
+                BotCommand(command="cancel", description=texts.cmd_cancel),
+            ]
+            group = [
+                BotCommand(command="art", description=texts.cmd_art),
+                BotCommand(command="styles", description=texts.cmd_styles),
+                BotCommand(command="help", description=texts.cmd_help),
+                BotCommand(command="cancel", description=texts.cmd_cancel),
+            ]
+            code = None if language == "en" else language
+            await self.bot.set_my_commands(private, BotCommandScopeDefault(), code)
+            await self.bot.set_my_commands(group, BotCommandScopeAllGroupChats(), code)
+
+    async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 30) -> None:
+        """Receive updates by long polling until stopped (SIGINT, SIGTERM, or
+        ``dispatcher.stop_polling()``)."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dispatcher.start_polling(
+            self.bot,
+            handle_signals=handle_signals,
+            close_bot_session=False,
+            polling_timeout=polling_timeout,
+            tasks_concurrency_limit=POLLING_CONCURRENCY,
+        )
+
+    async def aclose(self) -> None:
+        """Stop the worker (running jobs finish within the grace period or are re-queued),
+        then the pool, Telegram's session and the database."""
+        await self.worker.stop()
+        await self.status.aclose()
+        await self.pool.aclose()
+        await self.bot.session.close()
+        await self.db_engine.dispose()
+        log.info("app.stopped")

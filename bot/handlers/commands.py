@@ -1,0 +1,116 @@
+"""/start, /help, /styles, /lang, /cancel, and /stats for admins."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import LanguageChoice
+from bot.config import Settings
+from bot.db import Repos
+from bot.handlers.common import thread_of
+from bot.i18n import Texts, as_language, texts_for
+from bot.keyboards import language_keyboard
+from bot.services.gallery import Gallery
+from bot.services.jobs import JobService
+from bot.services.status import MessageRef, StatusBoard
+from inference.registry import StyleRegistry
+
+
+def style_sheet(registry: StyleRegistry, texts: Texts) -> str:
+    if not len(registry):
+        return texts.no_styles
+    lines = [texts.style_line(p.meta.emoji, p.meta.title, p.meta.artist) for p in registry]
+    return "\n".join([texts.styles_title, *lines])
+
+
+async def start(message: Message, texts: Texts, registry: StyleRegistry) -> None:
+    name = message.from_user.first_name if message.from_user else ""
+    await message.answer(f"{texts.greeting(name)}\n\n{style_sheet(registry, texts)}")
+
+
+async def help_(message: Message, texts: Texts, settings: Settings) -> None:
+    limits = settings.limits
+    max_mb = 2000 if settings.bot.api_local_mode else limits.max_download_mb
+    await message.answer(
+        texts.help(max_mb, int(limits.max_video_seconds), int(limits.max_video_note_seconds))
+    )
+
+
+async def styles(
+    message: Message, bot: Bot, texts: Texts, registry: StyleRegistry, gallery: Gallery
+) -> None:
+    sheet = style_sheet(registry, texts)
+    if not len(registry):
+        await message.answer(sheet)
+        return
+    photo = gallery.file_id or BufferedInputFile(await gallery.collage(), "artisto-styles.jpg")
+    sent = await bot.send_photo(
+        message.chat.id, photo, caption=sheet, message_thread_id=thread_of(message)
+    )
+    if sent.photo:
+        gallery.file_id = sent.photo[-1].file_id
+
+
+async def lang(message: Message, texts: Texts) -> None:
+    await message.answer(texts.lang_prompt, reply_markup=language_keyboard())
+
+
+async def lang_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    language = as_language(callback_data.language)
+    if language is None:
+        await query.answer(texts_for("en").stale_button, show_alert=True)
+        return
+    async with sessions.begin() as session:
+        await Repos(session).users.set_language(query.from_user.id, language)
+    chosen = texts_for(language)
+    await query.answer(chosen.lang_set)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(chosen.lang_set)
+
+
+async def cancel(message: Message, texts: Texts, jobs: JobService, status: StatusBoard) -> None:
+    if message.from_user is None:
+        return
+    cancelled = await jobs.cancel_queued(message.from_user.id)
+    for job in cancelled:
+        if job.status_message_id is not None:
+            await status.finish(MessageRef(job.chat_id, job.status_message_id), texts.cancelled)
+    await message.answer(
+        texts.cancelled_jobs(len(cancelled)) if cancelled else texts.nothing_to_cancel
+    )
+
+
+async def stats(message: Message, texts: Texts, sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session:
+        s = await Repos(session).jobs.stats()
+    latency = ", ".join(
+        f"{kind.value} {seconds:.1f} s" for kind, seconds in s.median_latency_s.items()
+    )
+    failures = ", ".join(f"{code} {count}" for code, count in s.failures_by_code.items())
+    await message.answer(
+        texts.stats(s.queued, s.running, s.done, s.failed, s.jobs_per_hour, latency, failures)
+    )
+
+
+def setup() -> Router:
+    router = Router(name="commands")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(styles, Command("styles"))
+    router.message.register(lang, Command("lang"))
+    router.callback_query.register(lang_chosen, LanguageChoice.filter())
+    router.message.register(cancel, Command("cancel"))
+    router.message.register(stats, Command("stats"), _admin)
+    return router
+
+
+def _admin(message: Message, is_admin: bool) -> bool:
+    """/stats is for the admins in the configuration; for anyone else it is no command."""
+    return is_admin

@@ -1,0 +1,30 @@
+"""/art: reply to a photo or video with it, and the style keyboard appears under the reply.
+
+In groups with privacy mode on, this is how the bot sees media at all: it receives commands
+and replies to its own messages only. It works in private chats as well.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot.handlers.media import offer_styles
+from bot.i18n import Texts
+from bot.services.intake import IntakeService
+from inference.registry import StyleRegistry
+
+
+async def on_art(
+    message: Message, texts: Texts, intake: IntakeService, registry: StyleRegistry
+) -> None:
+    target = message.reply_to_message
+    if target is None or not await offer_styles(message, target, texts, intake, registry):
+        await message.reply(texts.art_usage)
+
+
+def setup() -> Router:
+    router = Router(name="group")
+    router.message.register(on_art, Command("art"))
+    return router

@@ -1,0 +1,186 @@
+"""Turning a tap into a job: the cache, the limits, the durable queue; and taking jobs back.
+
+Every check that protects one user from another lives here, on the database's word: a button
+carries only ids, and a forged one must find the ids absent, in another chat, or someone
+else's (``NotAllowed``) before anything happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db import Job, JobStatus, Media, Repos, Result, utcnow
+from bot.services.delivery import RESULT_KIND
+from bot.services.intake import VIDEO_KINDS
+from bot.services.limits import LimitHit, Limits
+from bot.services.status import MessageRef
+from inference.pool import Priority
+
+log = logging.getLogger(__name__)
+
+_REMEMBERED_KEYBOARDS = 10_000
+
+
+class NotAllowed(Exception):
+    """A button that must not act: ``stale`` (gone, elsewhere, malformed) or ``not_yours``."""
+
+    def __init__(self, reason: Literal["stale", "not_yours"]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Queued:
+    job: Job
+    ahead: int
+
+
+@dataclass(frozen=True)
+class Cached:
+    """Answered at once from an earlier result; ``job`` is recorded as done."""
+
+    job: Job
+    media: Media
+    result: Result
+
+
+@dataclass(frozen=True)
+class AlreadyTaken:
+    """A second tap on a keyboard that already became a job."""
+
+
+Outcome = Queued | Cached | LimitHit | AlreadyTaken
+
+
+class QueueListener(Protocol):
+    """The worker, told about jobs as they are queued or cancelled in this process."""
+
+    def job_queued(self, job: Job, status: MessageRef) -> None: ...
+
+    def job_cancelled(self, job_id: int) -> None: ...
+
+
+class JobService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        limits: Limits,
+        listener: QueueListener,
+    ) -> None:
+        self.sessions = sessions
+        self.limits = limits
+        self.listener = listener
+        self._taken: OrderedDict[MessageRef, None] = OrderedDict()
+
+    async def request(
+        self,
+        *,
+        media_id: int,
+        user_id: int,
+        style: str,
+        status: MessageRef,
+        thread_id: int | None = None,
+    ) -> Outcome:
+        """A request to paint ``media_id`` in ``style``, tapped on the keyboard ``status``.
+
+        Raises ``NotAllowed("stale")`` when the media does not exist or lives in another chat.
+        """
+        if status in self._taken:
+            return AlreadyTaken()
+        async with self.sessions.begin() as session:
+            repos = Repos(session)
+            media = await repos.media.get(media_id)
+            if media is None or media.chat_id != status.chat_id:
+                raise NotAllowed("stale")
+            cached = await repos.results.get_cached(media.file_unique_id, style)
+            if cached is not None and cached.kind == RESULT_KIND[media.kind]:
+                job = await self._record_cached(repos, media, user_id, style, thread_id)
+                self._remember(status)
+                return Cached(job, media, cached)
+            hit = await self.limits.check(repos, user_id)
+            if hit is not None:
+                return hit
+            priority = Priority.VIDEO if media.kind in VIDEO_KINDS else Priority.PHOTO
+            job = await repos.jobs.create(
+                user_id=user_id,
+                chat_id=media.chat_id,
+                media_id=media.id,
+                style=style,
+                priority=int(priority),
+                message_thread_id=thread_id,
+                status_message_id=status.message_id,
+            )
+            ahead = await repos.jobs.count_ahead(job)
+        self._remember(status)
+        log.info("job.queued", extra={"job_id": job.id, "style": style, "ahead": ahead})
+        self.listener.job_queued(job, status)
+        return Queued(job, ahead)
+
+    async def _record_cached(
+        self, repos: Repos, media: Media, user_id: int, style: str, thread_id: int | None
+    ) -> Job:
+        """A job row for a cache hit, born done: it counts in /stats and lists the result
+        among the user's own for inline sharing. Never visible as queued: the transaction
+        commits it already done."""
+        job = await repos.jobs.create(
+            user_id=user_id,
+            chat_id=media.chat_id,
+            media_id=media.id,
+            style=style,
+            message_thread_id=thread_id,
+        )
+        now = utcnow()
+        job.status, job.progress = JobStatus.DONE, 100
+        job.started_at = job.finished_at = now
+        await repos.session.flush()
+        log.info("job.cached", extra={"job_id": job.id, "style": style})
+        return job
+
+    def _remember(self, status: MessageRef) -> None:
+        self._taken[status] = None
+        while len(self._taken) > _REMEMBERED_KEYBOARDS:
+            self._taken.popitem(last=False)
+
+    async def owned_job(self, job_id: int, user_id: int, chat_id: int) -> tuple[Job, Media]:
+        """The job a button names, if it is ``user_id``'s and in ``chat_id``."""
+        async with self.sessions() as session:
+            repos = Repos(session)
+            job = await repos.jobs.get(job_id)
+            if job is None or job.chat_id != chat_id:
+                raise NotAllowed("stale")
+            if job.user_id != user_id:
+                raise NotAllowed("not_yours")
+            media = await repos.media.get(job.media_id)
+            if media is None:
+                raise NotAllowed("stale")
+            return job, media
+
+    async def result_of(self, job: Job, media: Media) -> Result | None:
+        """The stored output of a done job (its own, or the cached one it was answered with)."""
+        if job.status != JobStatus.DONE:
+            return None
+        async with self.sessions() as session:
+            return await Repos(session).results.get_cached(media.file_unique_id, job.style)
+
+    async def cancel(self, job_id: int, user_id: int, chat_id: int) -> Job | None:
+        """Cancel one of the user's jobs, queued or running; None if it had already ended."""
+        await self.owned_job(job_id, user_id, chat_id)
+        async with self.sessions.begin() as session:
+            job = await Repos(session).jobs.mark_cancelled(job_id)
+        if job is not None:
+            log.info("job.cancelled", extra={"job_id": job_id})
+            self.listener.job_cancelled(job_id)
+        return job
+
+    async def cancel_queued(self, user_id: int) -> list[Job]:
+        """/cancel: every queued job of the user (running ones finish)."""
+        async with self.sessions.begin() as session:
+            jobs = await Repos(session).jobs.cancel_user_queued(user_id)
+        for job in jobs:
+            self.listener.job_cancelled(job.id)
+        return jobs
