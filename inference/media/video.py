@@ -62,6 +62,7 @@ _POLL_S = 0.1
 _VBV_AUDIO_ALLOWANCE = 320_000
 """Bit/s kept for the sound when capping the video rate (a copied track may be rich)."""
 _VBV_FLOOR = 200_000
+_VBV_CEILING = 100_000_000
 
 
 def stylize_video(
@@ -204,10 +205,13 @@ async def _awaited(
 
 
 def _vbv_cap(max_output_bytes: int, duration: float) -> int | None:
-    """A video bit-rate ceiling that keeps the whole clip under the upload limit."""
+    """A video bit-rate ceiling that keeps the whole clip under the upload limit, or None when
+    no clip this size could reach it (x264 also refuses buffer sizes past 2**31 bits)."""
     if duration <= 0:
         return None
     rate = int(0.85 * max_output_bytes * 8 / duration) - _VBV_AUDIO_ALLOWANCE
+    if rate > _VBV_CEILING:
+        return None
     return max(_VBV_FLOOR, rate)
 
 

@@ -393,6 +393,13 @@ def test_result_over_the_upload_limit_is_reencoded_under_it(tmp_path: Path, out:
     assert got.codec == "h264" and got.audio == "aac" and abs(got.duration - 2.0) <= 1 / 15
 
 
+def test_a_huge_upload_limit_needs_no_rate_cap(tmp_path: Path, out: Path) -> None:
+    # The command line lifts the limit to 2 GB; x264 refuses VBV buffers that large.
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=0.5)
+    result = stylize_video(src, out, invert, options=VideoOptions(max_output_bytes=2 * 1024**3))
+    assert result.frames == 5
+
+
 def test_shrink_pass_lowers_the_rate_and_keeps_the_clip_whole(tmp_path: Path) -> None:
     src = fx.make_clip(tmp_path / "in.mp4", width=160, height=120, seconds=2.0, fps=15, audio="aac")
     big = tmp_path / "big.mp4"
@@ -439,3 +446,49 @@ def test_temporal_option_changes_the_output_of_a_static_clip(tmp_path: Path) -> 
     assert np.abs(np.diff(top, axis=0)).mean() < 1
     middle = np.stack(images)[:, 18:30].astype(np.int16)
     assert np.abs(np.diff(middle, axis=0)).mean() > 20
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def test_artisto_stylize_turns_a_gif_into_a_silent_mp4(
+    tmp_path: Path, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from inference.cli import stylize_command
+    from tests.fixtures_packs import make_tiny_pack
+
+    make_tiny_pack(tmp_path / "styles")
+    src = fx.make_gif(tmp_path / "in.gif", frames=6)
+    status = stylize_command(
+        src,
+        out,
+        style="tiny",
+        max_side=None,
+        styles_dir=tmp_path / "styles",
+        device="cpu",
+        jpeg_quality=90,
+        video_max_side=720,
+    )
+    assert status == 0
+    got = streams(out)
+    assert got.codec == "h264" and got.audio is None and len(got.times) == 6
+    summary = capsys.readouterr()
+    assert "64x48, 6 frames" in summary.out and "sound none" in summary.out
+    assert "frame" in summary.err  # the progress bar
+
+
+def test_artisto_stylize_wants_an_mp4_for_a_video(tmp_path: Path) -> None:
+    from inference.cli import stylize_command
+
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=0.5)
+    with pytest.raises(ArtistoError, match=r"must end in \.mp4"):
+        stylize_command(
+            src,
+            tmp_path / "out.gif",
+            style="tiny",
+            max_side=None,
+            styles_dir=None,
+            device="cpu",
+            jpeg_quality=90,
+            video_max_side=720,
+        )
