@@ -114,7 +114,7 @@ class English:
         return f"You already have {count} {noun} in progress. Please wait for them to finish."
 
     def limit_rate(self, per_minute: int) -> str:
-        return f"That's more than {per_minute} requests a minute. Please try again shortly."
+        return f"Too many requests: the limit is {per_minute} a minute. Please try again shortly."
 
     def busy(self, minutes: int) -> str:
         unit = "minute" if minutes == 1 else "minutes"
@@ -124,7 +124,8 @@ class English:
         return f"This file is too large: I can take files up to {limit_mb} MB."
 
     def too_long(self, limit_s: int) -> str:
-        return f"This video is too long: I can paint up to {limit_s} seconds."
+        unit = "second" if limit_s == 1 else "seconds"
+        return f"This video is too long: I can paint up to {limit_s} {unit}."
 
     def too_many_pixels(self, limit_mp: float) -> str:
         return f"This image is too large: I can take up to {limit_mp:g} megapixels."

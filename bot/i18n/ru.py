@@ -125,8 +125,7 @@ class Russian:
         return f"У вас уже {count} {noun} в работе. Дождитесь, пожалуйста, их завершения."
 
     def limit_rate(self, per_minute: int) -> str:
-        noun = plural(per_minute, "запроса", "запросов", "запросов")
-        return f"Больше {per_minute} {noun} в минуту нельзя. Попробуйте чуть позже."
+        return f"Слишком много запросов: не больше {per_minute} в минуту. Попробуйте чуть позже."
 
     def busy(self, minutes: int) -> str:
         unit = plural(minutes, "минуту", "минуты", "минут")

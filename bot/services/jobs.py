@@ -90,13 +90,13 @@ class JobService:
 
         Raises ``NotAllowed("stale")`` when the media does not exist or lives in another chat.
         """
-        if status in self._taken:
-            return AlreadyTaken()
         async with self.sessions.begin() as session:
             repos = Repos(session)
             media = await repos.media.get(media_id)
             if media is None or media.chat_id != status.chat_id:
                 raise NotAllowed("stale")
+            if status in self._taken:
+                return AlreadyTaken()
             cached = await repos.results.get_cached(media.file_unique_id, style)
             if cached is not None and cached.kind == RESULT_KIND[media.kind]:
                 job = await self._record_cached(repos, media, user_id, style, thread_id)

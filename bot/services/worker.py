@@ -172,7 +172,7 @@ class JobWorker:
             self._refresh_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresh_task
-        log.info("worker.stopped", extra={"requeued": len(running)})
+        log.info("worker.stopped", extra={"running_at_stop": len(running)})
 
     async def _loop(self) -> None:
         while not self._stopping:
