@@ -52,6 +52,8 @@ class Recipe:
     lr: float = 1e-3
     width: int = 16
     residual_blocks: int = 5
+    skip: bool = True
+    """Generator predicts a change to the photo (x + G(x)) rather than a new image."""
     seed: int = 0
     content_layer: str = "relu2_2"
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")

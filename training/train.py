@@ -108,7 +108,12 @@ class Trainer:
         layers = set(r.style_layers) | {r.content_layer}
         self.vgg = VGG16Features(load_vgg16_state(job.cache_dir), sorted(layers))
         self.vgg = self.vgg.to(self.device).to(memory_format=memory_format)
-        self.net = TransformerNet(r.width, r.residual_blocks, skip=True)
+        self.net = TransformerNet(r.width, r.residual_blocks, skip=r.skip)
+        if r.skip:  # start as the identity: the photo, untouched, then learn the painting
+            output_conv = self.net.output_conv
+            torch.nn.init.zeros_(output_conv.weight)
+            if output_conv.bias is not None:
+                torch.nn.init.zeros_(output_conv.bias)
         self.net = self.net.to(self.device).to(memory_format=memory_format)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=r.lr)
         self.style_image = prepare_style_image(job.style_image, r.size, r.style_prep)
@@ -300,7 +305,7 @@ class Trainer:
             artist=info.artist,
             year=info.year,
             emoji=info.emoji,
-            net=NetSpec(width=r.width, residual_blocks=r.residual_blocks, skip=True),
+            net=NetSpec(width=r.width, residual_blocks=r.residual_blocks, skip=r.skip),
             work_side=r.work_side,
             recipe=_recipe_summary(r, self.history),
         )

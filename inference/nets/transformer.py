@@ -82,6 +82,15 @@ class TransformerNet(nn.Module):
             ConvLayer(c1, 3, 9, norm=False),
         )
 
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        """The last convolution, which maps features to RGB."""
+        last = self.decoder[-1]
+        assert isinstance(last, ConvLayer)
+        conv = last[-1]
+        assert isinstance(conv, nn.Conv2d)
+        return conv
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y: torch.Tensor = self.decoder(self.residuals(self.encoder(x - 0.5)))
         return x + y if self.skip else y + 0.5
