@@ -193,3 +193,16 @@ def make_lying_duration(path: Path, *, seconds: float = 4.0, claimed: float = 1.
     data[at + 3 : at + 3 + width] = struct.pack(fmt, claimed * 1000)
     path.write_bytes(bytes(data))
     return path
+
+
+def make_damaged(path: Path, *, share: float, seconds: float = 3.0) -> Path:
+    """A clip whose media data has ``share`` of its middle overwritten with noise."""
+    make_clip(path, width=128, height=96, seconds=seconds, audio="aac")
+    data = bytearray(path.read_bytes())
+    start, end = data.find(b"mdat") + 4, data.find(b"moov")
+    assert 0 < start < end
+    size = int((end - start) * share)
+    at = start + (end - start - size) // 2
+    data[at : at + size] = np.random.default_rng(0).integers(0, 256, size, np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path

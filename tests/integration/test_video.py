@@ -278,6 +278,18 @@ def test_container_lying_about_its_duration_is_stopped_while_decoding(
     assert not out.exists() and list(tmp_path.glob("out*")) == []
 
 
+def test_damage_a_player_would_hide_is_hidden_and_worse_is_refused(
+    tmp_path: Path, out: Path
+) -> None:
+    light = fx.make_damaged(tmp_path / "light.mp4", share=0.1)
+    result = stylize_video(light, out, invert)
+    assert 20 <= result.frames <= 30 and streams(out).codec == "h264"
+    heavy = fx.make_damaged(tmp_path / "heavy.mp4", share=0.6)
+    with pytest.raises(MediaDecodeError, match="damaged"):
+        stylize_video(heavy, tmp_path / "heavy_out.mp4", invert)
+    assert not (tmp_path / "heavy_out.mp4").exists()
+
+
 # --- progress, cancellation, failures ----------------------------------------------------
 
 
