@@ -170,13 +170,19 @@ class BotHarness:
 
 
 def harness_settings(
-    db_url: str, data_dir: Path, emulator: BotApiEmulator, **limits: Any
+    db_url: str,
+    data_dir: Path,
+    emulator: BotApiEmulator,
+    admins: tuple[int, ...] = (),
+    **limits: Any,
 ) -> Settings:
     assert emulator.url is not None
     return Settings(
         _env_file=None,
         data_dir=data_dir,
-        bot=BotSettings(token=SecretStr(emulator.token), api_base=emulator.url),
+        bot=BotSettings(
+            token=SecretStr(emulator.token), api_base=emulator.url, admins=list(admins)
+        ),
         db=DbSettings(url=SecretStr(db_url)),
         inference=InferenceSettings(device="cpu", cpu_threads=1, warmup=False, max_wait_ms=0),
         limits=LimitsSettings(**limits),
@@ -194,6 +200,7 @@ async def running_bot(
     start_worker: bool = True,
     emulator_config: EmulatorConfig | None = None,
     status_interval_s: float = 0.3,
+    admins: tuple[int, ...] = (),
     **limits: Any,
 ) -> AsyncIterator[BotHarness]:
     """Start (or reuse) an emulator and run the real bot against it until the block ends."""
@@ -202,7 +209,7 @@ async def running_bot(
         emulator = BotApiEmulator(emulator_config)
         await emulator.start()
     registry = registry or make_registry(tmp_path / "packs")
-    settings = harness_settings(db_url, tmp_path / "data", emulator, **limits)
+    settings = harness_settings(db_url, tmp_path / "data", emulator, admins, **limits)
     app = ArtistoApp(
         settings,
         registry=registry,
