@@ -17,10 +17,10 @@ class RecipeError(ArtistoError):
 @dataclass(frozen=True)
 class LossWeights:
     content: float = 1.0
-    style: float = 4.0
+    style: float = 30.0
     tv: float = 0.02
-    noise: float = 300.0
-    motion: float = 300.0
+    noise: float = 3000.0
+    motion: float = 3000.0
 
 
 @dataclass(frozen=True)
