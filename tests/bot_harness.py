@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from bot.app import AppOptions, ArtistoApp
 from bot.config import BotSettings, DbSettings, InferenceSettings, LimitsSettings, Settings
@@ -57,6 +57,12 @@ def noisy_png(side: int) -> bytes:
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "PNG", compress_level=0)
     return out.getvalue()
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    """A new SQLite database, for flows whose database work the tests that take ``db_url``
+    (SQLite and PostgreSQL) already cover."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'artisto.db'}"
 
 
 def make_registry(folder: Path) -> StyleRegistry:
@@ -131,7 +137,8 @@ class BotHarness:
 
     async def rows(self, model: type[M], *where: Any) -> list[M]:
         async with self.app.sessions() as session:
-            stmt = select(model).where(*where)
+            # By key: PostgreSQL returns updated rows in no particular order otherwise.
+            stmt = select(model).where(*where).order_by(*inspect(model).primary_key)
             return list((await session.scalars(stmt)).all())
 
     async def count(self, model: type[Base]) -> int:

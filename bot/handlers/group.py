@@ -1,4 +1,5 @@
-"""/art: reply to a photo or video with it, and the style keyboard appears under the reply.
+"""/art: reply to a photo or video with it (or send one captioned /art), and the style
+keyboard appears under the command.
 
 In groups with privacy mode on, this is how the bot sees media at all: it receives commands
 and replies to its own messages only. It works in private chats as well.
@@ -19,8 +20,8 @@ from inference.registry import StyleRegistry
 async def on_art(
     message: Message, texts: Texts, intake: IntakeService, registry: StyleRegistry
 ) -> None:
-    target = message.reply_to_message
-    if target is None or not await offer_styles(message, target, texts, intake, registry):
+    target = message.reply_to_message or message
+    if not await offer_styles(message, target, texts, intake, registry):
         await message.reply(texts.art_usage)
 
 

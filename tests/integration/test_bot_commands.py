@@ -10,16 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.db import User
 from bot.playground import ALICE, BORIS, GROUP_ID
-from tests.bot_harness import callback_data, jpeg, running_bot
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'artisto.db'}"
+from tests.bot_harness import (
+    callback_data,
+    jpeg,
+    running_bot,
+    sqlite_url,
+)
 
 
 def after(message: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
@@ -28,8 +26,8 @@ def after(message: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
     return lambda m: bool(m["chat"]["id"] == chat and m["message_id"] > message_id)
 
 
-async def test_commands_menus_and_language(sqlite_url: str, tmp_path: Path) -> None:
-    async with running_bot(sqlite_url, tmp_path, admins=(ALICE,)) as h:
+async def test_commands_menus_and_language(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path, admins=(ALICE,)) as h:
         menus = h.emulator.state.commands
         assert [c["command"] for c in menus[("default", "")]] == [
             "start",
@@ -69,8 +67,8 @@ async def test_commands_menus_and_language(sqlite_url: str, tmp_path: Path) -> N
         assert hint["text"].startswith("Пришлите фото"), "no /stats for others: a plain hint"
 
 
-async def test_styles_gallery_is_one_collage_uploaded_once(sqlite_url: str, tmp_path: Path) -> None:
-    async with running_bot(sqlite_url, tmp_path) as h:
+async def test_styles_gallery_is_one_collage_uploaded_once(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path) as h:
         first = h.emulator.send_user_message(ALICE, ALICE, "/styles")
         gallery = await h.emulator.wait_for(after(first))
         assert gallery["caption"] == "Styles:\n🎨 Ember — Test Painter\n🎨 Frost — Test Painter"
@@ -80,8 +78,8 @@ async def test_styles_gallery_is_one_collage_uploaded_once(sqlite_url: str, tmp_
         assert second["photo"][-1]["file_id"] == gallery["photo"][-1]["file_id"], "sent by file_id"
 
 
-async def test_inline_mode_lists_the_users_results(sqlite_url: str, tmp_path: Path) -> None:
-    async with running_bot(sqlite_url, tmp_path) as h:
+async def test_inline_mode_lists_the_users_results(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path) as h:
         photo = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=2), "i.jpg"))
         keyboard = await h.keyboard_under(photo)
         h.press(ALICE, keyboard, h.style_button(keyboard, "frost"))

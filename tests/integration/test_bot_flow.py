@@ -20,6 +20,7 @@ from tests.bot_harness import (
     jpeg,
     replies_to,
     running_bot,
+    sqlite_url,
 )
 
 
@@ -166,9 +167,9 @@ async def test_another_style_reuses_the_stored_media(db_url: str, tmp_path: Path
         assert jobs[0].media_id == jobs[1].media_id
 
 
-async def test_video_comes_back_as_a_video_with_progress(db_url: str, tmp_path: Path) -> None:
+async def test_video_comes_back_as_a_video_with_progress(tmp_path: Path) -> None:
     # No pause between edits here: the clip is painted faster than any real rate limit.
-    async with running_bot(db_url, tmp_path, status_interval_s=0.0) as h:
+    async with running_bot(sqlite_url(tmp_path), tmp_path, status_interval_s=0.0) as h:
         clip = h.emulator.send_user_message(ALICE, ALICE, video=(mp4(frames=24), "clip.mp4"))
         keyboard = await h.keyboard_under(clip)
         status_id = keyboard["message_id"]

@@ -8,7 +8,13 @@ from typing import Any
 
 from bot.db import Job, JobStatus
 from bot.playground import ALICE, BORIS, GROUP_ID
-from tests.bot_harness import data_with, jpeg, replies_to, running_bot
+from tests.bot_harness import (
+    data_with,
+    jpeg,
+    replies_to,
+    running_bot,
+    sqlite_url,
+)
 
 NOT_YOURS = "This is someone else's request: reply /art to the photo yourself."
 
@@ -50,8 +56,8 @@ async def test_group_art_flow_refuses_other_users_taps(db_url: str, tmp_path: Pa
         assert job.status == JobStatus.DONE and job.user_id == ALICE and job.chat_id == GROUP_ID
 
 
-async def test_art_needs_a_reply_to_media(db_url: str, tmp_path: Path) -> None:
-    async with running_bot(db_url, tmp_path) as h:
+async def test_art_needs_a_reply_to_media(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path) as h:
         alone = h.emulator.send_user_message(ALICE, GROUP_ID, "/art")
         usage = await h.emulator.wait_for(replies_to(alone))
         assert usage["text"] == "Reply /art to a photo or a video, and I'll offer the styles."
@@ -59,6 +65,9 @@ async def test_art_needs_a_reply_to_media(db_url: str, tmp_path: Path) -> None:
         art = h.emulator.send_user_message(ALICE, GROUP_ID, "/art", reply_to=text["message_id"])
         usage = await h.emulator.wait_for(replies_to(art))
         assert "Reply /art" in usage["text"]
+        captioned = h.emulator.send_user_message(BORIS, GROUP_ID, "/art", photo=(jpeg(), "p.jpg"))
+        keyboard = await h.keyboard_under(captioned)
+        assert f":{BORIS}:" in h.style_button(keyboard, "ember"), "the sender's own keyboard"
 
 
 async def test_forged_and_malformed_buttons_are_refused(db_url: str, tmp_path: Path) -> None:

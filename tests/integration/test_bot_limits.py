@@ -7,7 +7,13 @@ from pathlib import Path
 
 from bot.db import Job, JobStatus, Media
 from bot.playground import ALICE, BORIS
-from tests.bot_harness import jpeg, noisy_png, replies_to, running_bot
+from tests.bot_harness import (
+    jpeg,
+    noisy_png,
+    replies_to,
+    running_bot,
+    sqlite_url,
+)
 from tests.integration.test_bot_flow import mp4
 
 
@@ -55,9 +61,13 @@ async def test_concurrent_rate_and_queue_limits(db_url: str, tmp_path: Path) -> 
         assert await h.count(Job) == 3
 
 
-async def test_per_minute_rate(db_url: str, tmp_path: Path) -> None:
+async def test_per_minute_rate(tmp_path: Path) -> None:
     async with running_bot(
-        db_url, tmp_path, start_worker=False, user_concurrent_jobs=5, user_jobs_per_minute=1
+        sqlite_url(tmp_path),
+        tmp_path,
+        start_worker=False,
+        user_concurrent_jobs=5,
+        user_jobs_per_minute=1,
     ) as h:
         answers = []
         for seed in (1, 2):

@@ -11,7 +11,12 @@ import pytest
 from bot.db import Job, JobStatus, Repos, User
 from bot.db.repositories import ATTEMPTS_EXHAUSTED
 from bot.playground import ALICE, BORIS, BotApiEmulator
-from tests.bot_harness import jpeg, replies_to, running_bot
+from tests.bot_harness import (
+    jpeg,
+    replies_to,
+    running_bot,
+    sqlite_url,
+)
 
 
 @pytest.fixture
@@ -78,8 +83,8 @@ async def test_a_redelivered_update_does_not_make_a_second_job(db_url: str, tmp_
         assert job.status == JobStatus.QUEUED and job.style == "frost"
 
 
-async def test_flood_waits_and_server_errors_are_retried(db_url: str, tmp_path: Path) -> None:
-    async with running_bot(db_url, tmp_path) as h:
+async def test_flood_waits_and_server_errors_are_retried(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path) as h:
         h.emulator.fail_next("sendPhoto", 429, "Too Many Requests: retry after 1", retry_after=1)
         h.emulator.fail_next("getFile", 502, "Bad Gateway", times=2)
         photo = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=6), "e.jpg"))
