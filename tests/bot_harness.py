@@ -17,9 +17,11 @@ import contextlib
 import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
+import av
 import numpy as np
 from PIL import Image
 from pydantic import SecretStr
@@ -48,6 +50,19 @@ def jpeg(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
     pixels = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def mp4(frames: int = 8, width: int = 48, height: int = 32, fps: int = 8) -> bytes:
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(frames):
+            pixels = np.full((height, width, 3), index * 25 % 255, dtype=np.uint8)
+            pixels[:, : width // 2] = 200
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode(None))
     return out.getvalue()
 
 
@@ -208,6 +223,7 @@ async def running_bot(
     emulator_config: EmulatorConfig | None = None,
     status_interval_s: float = 0.3,
     admins: tuple[int, ...] = (),
+    shutdown_grace_s: float = 2.0,
     **limits: Any,
 ) -> AsyncIterator[BotHarness]:
     """Start (or reuse) an emulator and run the real bot against it until the block ends."""
@@ -223,7 +239,9 @@ async def running_bot(
         engine_factory=lambda: Engine(registry, device="cpu", backend="eager", cpu_threads=1),
         options=AppOptions(
             status_interval_s=status_interval_s,
-            worker=WorkerConfig(concurrency=2, poll_interval_s=0.5, shutdown_grace_s=2.0),
+            worker=WorkerConfig(
+                concurrency=2, poll_interval_s=0.5, shutdown_grace_s=shutdown_grace_s
+            ),
             retry=RetryPolicy(base_delay_s=0.05),
             start_worker=start_worker,
         ),

@@ -4,10 +4,8 @@ the database rows checked: photo, cache hit, another style, original quality, a 
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image
 
@@ -18,23 +16,11 @@ from tests.bot_harness import (
     callback_data,
     data_with,
     jpeg,
+    mp4,
     replies_to,
     running_bot,
     sqlite_url,
 )
-
-
-def mp4(frames: int = 8, width: int = 48, height: int = 32, fps: int = 8) -> bytes:
-    out = io.BytesIO()
-    with av.open(out, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(frames):
-            pixels = np.full((height, width, 3), index * 25 % 255, dtype=np.uint8)
-            pixels[:, : width // 2] = 200
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
-        container.mux(stream.encode(None))
-    return out.getvalue()
 
 
 async def test_photo_is_painted_and_sent_back_as_a_reply(db_url: str, tmp_path: Path) -> None:
@@ -140,8 +126,8 @@ async def test_same_photo_and_style_is_answered_from_the_cache(db_url: str, tmp_
         assert await h.count(Result) == 1
 
 
-async def test_another_style_reuses_the_stored_media(db_url: str, tmp_path: Path) -> None:
-    async with running_bot(db_url, tmp_path) as h:
+async def test_another_style_reuses_the_stored_media(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path) as h:
         photo = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=5), "c.jpg"))
         keyboard = await h.keyboard_under(photo)
         h.press(ALICE, keyboard, h.style_button(keyboard, "ember"))
@@ -188,3 +174,21 @@ async def test_video_comes_back_as_a_video_with_progress(tmp_path: Path) -> None
         assert job.status == JobStatus.DONE and job.priority == 1
         (stored,) = await h.rows(Result)
         assert stored.kind == ResultKind.VIDEO and stored.file_id == result["video"]["file_id"]
+
+
+async def test_an_image_file_comes_back_as_a_file_in_a_surprise_style(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path) as h:
+        png = io.BytesIO()
+        Image.fromarray(np.full((40, 56, 3), 120, np.uint8)).save(png, "PNG")
+        sent = h.emulator.send_user_message(ALICE, ALICE, document=(png.getvalue(), "art.png"))
+        keyboard = await h.keyboard_under(sent)
+        h.press(ALICE, keyboard, data_with(keyboard, "sx:"))
+        result = await h.result_for(sent, "document")
+        (job,) = await h.rows(Job)
+        assert job.style in ("ember", "frost")
+        assert result["document"]["file_name"] == f"artisto-{job.style}.png"
+        assert result["document"]["mime_type"] == "image/png"
+        labels = [[b["text"] for b in row] for row in buttons(result)]
+        assert labels == [["🎨 Another style", "↗ Share"]], "a file is already full quality"
+        (media,) = await h.rows(Media)
+        assert media.kind == MediaKind.IMAGE_DOCUMENT

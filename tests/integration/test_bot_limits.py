@@ -9,12 +9,12 @@ from bot.db import Job, JobStatus, Media
 from bot.playground import ALICE, BORIS
 from tests.bot_harness import (
     jpeg,
+    mp4,
     noisy_png,
     replies_to,
     running_bot,
     sqlite_url,
 )
-from tests.integration.test_bot_flow import mp4
 
 
 async def test_concurrent_rate_and_queue_limits(db_url: str, tmp_path: Path) -> None:
@@ -82,10 +82,10 @@ async def test_per_minute_rate(tmp_path: Path) -> None:
         )
 
 
-async def test_unpaintable_and_oversized_input_get_clear_replies(
-    db_url: str, tmp_path: Path
-) -> None:
-    async with running_bot(db_url, tmp_path, max_download_mb=1, max_video_seconds=1) as h:
+async def test_unpaintable_and_oversized_input_get_clear_replies(tmp_path: Path) -> None:
+    async with running_bot(
+        sqlite_url(tmp_path), tmp_path, max_download_mb=1, max_video_seconds=1
+    ) as h:
         text = h.emulator.send_user_message(ALICE, ALICE, "hello there")
         hint = await h.emulator.wait_for(lambda m: m["chat"]["id"] == ALICE and "text" in m)
         assert hint["text"].startswith("Send me a photo or a short video")

@@ -13,6 +13,7 @@ from bot.db.repositories import ATTEMPTS_EXHAUSTED
 from bot.playground import ALICE, BORIS, BotApiEmulator
 from tests.bot_harness import (
     jpeg,
+    mp4,
     replies_to,
     running_bot,
     sqlite_url,
@@ -97,10 +98,8 @@ async def test_flood_waits_and_server_errors_are_retried(tmp_path: Path) -> None
         assert job.status == JobStatus.DONE and job.upload_ms is not None and job.upload_ms >= 1000
 
 
-async def test_a_user_who_blocked_the_bot_is_recorded_and_nothing_breaks(
-    db_url: str, tmp_path: Path
-) -> None:
-    async with running_bot(db_url, tmp_path, start_worker=False) as h:
+async def test_a_user_who_blocked_the_bot_is_recorded_and_nothing_breaks(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path, start_worker=False) as h:
         photo = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=9), "b.jpg"))
         keyboard = await h.keyboard_under(photo)
         await h.answer(h.press(ALICE, keyboard, h.style_button(keyboard, "ember")))
@@ -117,3 +116,30 @@ async def test_a_user_who_blocked_the_bot_is_recorded_and_nothing_breaks(
         assert jobs[BORIS].status == JobStatus.DONE
         (alice,) = await h.rows(User, User.id == ALICE)
         assert alice.is_blocked_bot
+
+
+async def test_shutdown_puts_a_running_job_back_and_the_next_start_finishes_it(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    url = sqlite_url(tmp_path)
+    async with running_bot(
+        url, tmp_path, emulator=emulator, shutdown_grace_s=0.0, status_interval_s=0.0
+    ) as h:
+        clip = emulator.send_user_message(ALICE, ALICE, video=(mp4(frames=60), "long.mp4"))
+        keyboard = await h.keyboard_under(clip)
+        h.press(ALICE, keyboard, h.style_button(keyboard, "ember"))
+        await emulator.wait_for(
+            lambda m: (
+                m["message_id"] == keyboard["message_id"]
+                and m.get("text", "").startswith("Stylizing")
+            )
+        )
+    (job,) = await h.rows(Job)
+    assert (job.status, job.attempts) == (JobStatus.QUEUED, 0), "released, the try not counted"
+
+    async with running_bot(url, tmp_path, emulator=emulator) as h:
+        result = await h.result_for(clip, "video", wait_s=60)
+        assert result["caption"].startswith("🎨 Ember")
+        await h.deleted(ALICE, keyboard["message_id"])
+        (job,) = await h.rows(Job)
+        assert (job.status, job.attempts) == (JobStatus.DONE, 1)
