@@ -30,17 +30,21 @@ async def _bot(settings: Settings) -> int:
             "artisto: error: webhook mode is not available yet; set ARTISTO_BOT__MODE=polling\n"
         )
         return 2
-    app = ArtistoApp(settings)
+    await _run_app(ArtistoApp(settings))
+    return 0
+
+
+async def _run_app(app: ArtistoApp) -> None:
     try:
         await app.start()
         await _serve(app)
     finally:
         await app.aclose()
-    return 0
 
 
 async def _serve(app: ArtistoApp) -> None:
-    """Receive updates until SIGINT or SIGTERM."""
+    """Receive updates until SIGINT or SIGTERM. The seam for webhook mode: an aiohttp server
+    with aiogram's ``SimpleRequestHandler`` (secret token checked) goes here."""
     await app.run_polling()
 
 
@@ -63,16 +67,13 @@ async def _playground(settings: Settings) -> int:
             "mode": "polling",
         }
     )
-    app = ArtistoApp(settings.model_copy(update={"bot": bot_settings}))
     sys.stdout.write(
         f"artisto playground: open {url}/ in a browser (no bot token set, so the bot talks to "
         "a local Telegram emulator; Ctrl+C stops)\n"
     )
     sys.stdout.flush()
     try:
-        await app.start()
-        await _serve(app)
+        await _run_app(ArtistoApp(settings.model_copy(update={"bot": bot_settings})))
     finally:
-        await app.aclose()
         await emulator.stop()
     return 0
