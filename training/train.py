@@ -199,7 +199,7 @@ class Trainer:
                 l_noise = l_motion = torch.zeros((), device=self.device)
             feats = self.vgg(y)
             with torch.no_grad():
-                target = self.vgg(x)[r.content_layer]
+                target = self.vgg(x, until=r.content_layer)[r.content_layer]
         feats = {k: v.float() for k, v in feats.items()}
         l_content = content_loss(feats[r.content_layer], target.float())
         l_style = style_loss(feats, self.style_grams)

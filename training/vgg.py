@@ -46,10 +46,12 @@ class VGG16Features(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self._taps = {LAYERS[name]: name for name in self.layers}
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, until: str | None = None) -> dict[str, torch.Tensor]:
+        """The activations of every tapped layer, or only up to ``until`` (cheaper)."""
+        last = LAYERS[until] if until is not None else len(self.features) - 1
         h = (x - self.mean) / self.std
         out: dict[str, torch.Tensor] = {}
-        for index, module in enumerate(self.features):
+        for index, module in enumerate(self.features[: last + 1]):
             h = module(h)
             name = self._taps.get(index)
             if name is not None:
