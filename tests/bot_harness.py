@@ -123,11 +123,14 @@ class BotHarness:
     def sessions(self) -> Any:
         return self.app.sessions
 
-    async def keyboard_under(self, message: JsonDict, wait_s: float = 10.0) -> JsonDict:
-        """The bot's style keyboard sent in reply to ``message``."""
+    async def keyboard_under(
+        self, message: JsonDict, wait_s: float = 10.0, *, since: int = 0
+    ) -> JsonDict:
+        """The bot's style keyboard sent in reply to ``message`` (after ``since``)."""
         return await self.emulator.wait_for(
             lambda m: replies_to(message)(m) and any(d.startswith("st:") for d in callback_data(m)),
             wait_s,
+            since=since,
         )
 
     def press(self, user_id: int, message: JsonDict, data: str, *, forged: bool = False) -> str:

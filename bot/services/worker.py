@@ -120,6 +120,7 @@ class JobWorker:
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
+        self._claiming = False
         self._loop_task: asyncio.Task[None] | None = None
         self._running: dict[int, asyncio.Task[None]] = {}
         self._user_cancelled: set[int] = set()
@@ -161,7 +162,12 @@ class JobWorker:
         self._stopping = True
         self._wake.set()
         if self._loop_task is not None:
-            await self._loop_task
+            # Waiting for a free slot or for work: stop now. Inside a claim: let it finish,
+            # so a job is never claimed without a task to run (or release) it.
+            if not self._claiming:
+                self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
         running = list(self._running.values())
         if running:
             _, late = await asyncio.wait(running, timeout=self.config.shutdown_grace_s)
@@ -180,9 +186,12 @@ class JobWorker:
             job = None
             try:
                 if not self._stopping:
+                    self._claiming = True
                     job = await self._claim()
             except Exception:
                 log.exception("worker.claim_failed")
+            finally:
+                self._claiming = False
             if job is None:
                 self._slots.release()
                 await self._idle()

@@ -135,9 +135,8 @@ async def test_another_style_reuses_the_stored_media(tmp_path: Path) -> None:
         another = data_with(first, "an:")
         cursor = h.emulator.cursor
         h.press(ALICE, first, another)
-        second_keyboard = await h.emulator.wait_for(
-            lambda m: replies_to(photo)(m) and "text" in m and "reply_markup" in m, since=cursor
-        )
+        second_keyboard = await h.keyboard_under(photo, since=cursor)
+        assert second_keyboard["message_id"] != keyboard["message_id"]
         h.press(ALICE, second_keyboard, h.style_button(second_keyboard, "frost"))
         second = await h.emulator.wait_for(
             lambda m: replies_to(photo)(m) and "photo" in m and "Frost" in m.get("caption", "")
