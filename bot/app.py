@@ -184,6 +184,14 @@ class ArtistoApp:
             extra={"styles": len(self.registry), "pool": self.pool.state.value},
         )
 
+    async def forget_seen_updates(self) -> None:
+        """Forget every update id handled so far: for a new Bot API server whose update ids
+        start again from 1 (the playground's emulator, started afresh by each ``artisto run``),
+        where the old ids would make new updates look like repeats."""
+        async with self.sessions.begin() as session:
+            forgotten = await Repos(session).updates.prune(utcnow() + timedelta(seconds=1))
+        log.info("updates.forgotten", extra={"count": forgotten})
+
     async def set_commands(self) -> None:
         """The command menus, per language (English is also the default for the rest)."""
         for language in LANGUAGES:

@@ -34,9 +34,11 @@ async def _bot(settings: Settings) -> int:
     return 0
 
 
-async def _run_app(app: ArtistoApp) -> None:
+async def _run_app(app: ArtistoApp, *, fresh_server: bool = False) -> None:
     try:
         await app.start()
+        if fresh_server:
+            await app.forget_seen_updates()
         await _serve(app)
     finally:
         await app.aclose()
@@ -73,7 +75,9 @@ async def _playground(settings: Settings) -> int:
     )
     sys.stdout.flush()
     try:
-        await _run_app(ArtistoApp(settings.model_copy(update={"bot": bot_settings})))
+        await _run_app(
+            ArtistoApp(settings.model_copy(update={"bot": bot_settings})), fresh_server=True
+        )
     finally:
         await emulator.stop()
     return 0

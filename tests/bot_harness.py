@@ -252,6 +252,8 @@ async def running_bot(
     harness = BotHarness(emulator, app)
     try:
         await app.start()
+        if own_emulator:  # as `artisto run` does for a new playground
+            await app.forget_seen_updates()
         if polling:
             harness.polling = asyncio.create_task(
                 app.run_polling(handle_signals=False, polling_timeout=1)

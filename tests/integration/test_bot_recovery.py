@@ -143,3 +143,12 @@ async def test_shutdown_puts_a_running_job_back_and_the_next_start_finishes_it(
         await h.deleted(ALICE, keyboard["message_id"])
         (job,) = await h.rows(Job)
         assert (job.status, job.attempts) == (JobStatus.DONE, 1)
+
+
+async def test_a_new_playground_on_an_old_database_is_heard(tmp_path: Path) -> None:
+    """Each playground's update ids start at 1; the database remembers the last run's."""
+    url = sqlite_url(tmp_path)
+    for run in range(2):
+        async with running_bot(url, tmp_path) as h:
+            photo = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=run), "n.jpg"))
+            assert (await h.keyboard_under(photo))["text"] == "Choose a style:"
