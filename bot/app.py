@@ -34,6 +34,7 @@ from bot.services.intake import IntakeLimits, IntakeService
 from bot.services.jobs import JobService
 from bot.services.limits import Limits
 from bot.services.outputs import ResultFiles
+from bot.services.picks import StylePicks
 from bot.services.recovery import recover
 from bot.services.status import DEFAULT_MIN_INTERVAL, StatusBoard
 from bot.services.worker import JobWorker, WorkerConfig
@@ -154,6 +155,7 @@ class ArtistoApp:
             status=self.status,
             outputs=self.outputs,
             gallery=Gallery(self.registry),
+            picks=StylePicks(),
         )
         dispatcher.update.outer_middleware(UpdateContextMiddleware(self.sessions, self.settings))
         dispatcher.include_routers(*setup_routers())

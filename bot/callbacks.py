@@ -42,5 +42,11 @@ class OriginalQuality(CallbackData, prefix="oq"):
     job: int
 
 
+class GalleryPick(CallbackData, prefix="gp"):
+    """A style chosen in the /styles gallery, for the user's next photo or video."""
+
+    style: str
+
+
 class LanguageChoice(CallbackData, prefix="lg"):
     language: str

@@ -1,4 +1,5 @@
-"""Inline keyboards: the style picker, a queued job's cancel button, the result's buttons."""
+"""Inline keyboards: the style picker, the gallery's style buttons, a job's cancel button, the
+result's buttons."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import (
     AnotherStyle,
     CancelJob,
+    GalleryPick,
     LanguageChoice,
     OriginalQuality,
     StyleChoice,
@@ -26,16 +28,31 @@ def style_keyboard(
 ) -> InlineKeyboardMarkup:
     """Every style as ``emoji title`` (two or three per row), then "🎲 Surprise me"."""
     builder = InlineKeyboardBuilder()
-    packs = list(registry)
-    for pack in packs:
+    for pack in registry:
         builder.button(
             text=f"{pack.meta.emoji} {pack.meta.title}",
             callback_data=StyleChoice(media=media_id, user=user_id, style=pack.name),
         )
-    builder.adjust(2 if any(len(p.meta.title) > WIDE_TITLE for p in packs) else 3)
+    builder.adjust(_per_row(registry))
     surprise = Surprise(media=media_id, user=user_id).pack()
     builder.row(InlineKeyboardButton(text=texts.surprise_me, callback_data=surprise))
     return builder.as_markup()
+
+
+def gallery_keyboard(registry: StyleRegistry) -> InlineKeyboardMarkup:
+    """Under the /styles collage: a button per style, to paint the next photo or video in it."""
+    builder = InlineKeyboardBuilder()
+    for pack in registry:
+        builder.button(
+            text=f"{pack.meta.emoji} {pack.meta.title}",
+            callback_data=GalleryPick(style=pack.name),
+        )
+    builder.adjust(_per_row(registry))
+    return builder.as_markup()
+
+
+def _per_row(registry: StyleRegistry) -> int:
+    return 2 if any(len(p.meta.title) > WIDE_TITLE for p in registry) else 3
 
 
 def status_keyboard(job_id: int, texts: Texts) -> InlineKeyboardMarkup:

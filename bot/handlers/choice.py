@@ -19,7 +19,7 @@ from bot.handlers.common import alert, limit_text, not_allowed_text, thread_of
 from bot.i18n import Texts
 from bot.keyboards import result_keyboard, status_keyboard, style_keyboard
 from bot.services.delivery import Destination, send_result
-from bot.services.jobs import AlreadyTaken, Cached, JobService, NotAllowed, Queued
+from bot.services.jobs import Cached, JobService, NotAllowed, Outcome, Queued
 from bot.services.limits import LimitHit
 from bot.services.outputs import ResultFiles
 from bot.services.status import MessageRef, StatusBoard
@@ -81,11 +81,18 @@ async def choose(
     if style not in registry:
         await alert(query, texts.unknown_style)
         return
-    ref = MessageRef(message.chat.id, message.message_id)
-    thread = thread_of(message)
     try:
-        outcome = await jobs.request(
-            media_id=media_id, user_id=requester, style=style, status=ref, thread_id=thread
+        outcome = await start_job(
+            MessageRef(message.chat.id, message.message_id),
+            thread_of(message),
+            media_id=media_id,
+            requester=requester,
+            style=style,
+            texts=texts,
+            jobs=jobs,
+            registry=registry,
+            status=status,
+            bot=bot,
         )
     except NotAllowed as refused:
         log.info("callback.refused", extra={"user_id": requester, "reason": refused.reason})
@@ -93,24 +100,47 @@ async def choose(
         return
     if isinstance(outcome, LimitHit):
         await alert(query, limit_text(texts, outcome))
-    elif isinstance(outcome, AlreadyTaken):
-        await query.answer()
     elif isinstance(outcome, Queued):
-        status.update(ref, texts.queued(outcome.ahead), status_keyboard(outcome.job.id, texts))
         await query.answer(texts.queued_answer)
+    else:
+        await query.answer()
+
+
+async def start_job(
+    keyboard: MessageRef,
+    thread: int | None,
+    *,
+    media_id: int,
+    requester: int,
+    style: str,
+    texts: Texts,
+    jobs: JobService,
+    registry: StyleRegistry,
+    status: StatusBoard,
+    bot: Bot,
+) -> Outcome:
+    """Ask for the job and show it where the style ``keyboard`` was: that message becomes
+    the job's status, or the result comes at once from the cache and the keyboard goes.
+    A limit in the way is returned for the caller to tell (an alert, a reply); the keyboard
+    stays for a later try. Raises ``NotAllowed`` for a stale or foreign media."""
+    outcome = await jobs.request(
+        media_id=media_id, user_id=requester, style=style, status=keyboard, thread_id=thread
+    )
+    if isinstance(outcome, Queued):
+        status.update(keyboard, texts.queued(outcome.ahead), status_keyboard(outcome.job.id, texts))
     elif isinstance(outcome, Cached):
         meta = registry.get(style).meta
         result = outcome.result
         await send_result(
             bot,
-            Destination(message.chat.id, outcome.media.message_id, thread),
+            Destination(keyboard.chat_id, outcome.media.message_id, thread),
             result.kind,
             result.file_id,
             caption=texts.result_caption(meta.emoji, meta.title, meta.artist, meta.year),
             markup=result_keyboard(outcome.job.id, result.kind, style, texts),
         )
-        await query.answer()
-        await status.finish(ref, delete=True)
+        await status.finish(keyboard, delete=True)
+    return outcome
 
 
 async def on_cancel(

@@ -1,4 +1,4 @@
-"""/start, /help, /styles, /lang, /cancel, and /stats for admins."""
+"""/start, /help, /styles (with its style buttons), /lang, /cancel, and /stats for admins."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import LanguageChoice
+from bot.callbacks import GalleryPick, LanguageChoice
 from bot.config import Settings
 from bot.db import Repos
-from bot.handlers.common import thread_of
+from bot.handlers.common import alert, thread_of
 from bot.i18n import Texts, as_language, texts_for
-from bot.keyboards import language_keyboard
+from bot.keyboards import gallery_keyboard, language_keyboard
 from bot.services.gallery import Gallery
 from bot.services.jobs import JobService
+from bot.services.picks import StylePicks
 from bot.services.status import MessageRef, StatusBoard
 from inference.registry import StyleRegistry
 
@@ -47,11 +48,36 @@ async def styles(
         await message.answer(sheet)
         return
     photo = gallery.file_id or BufferedInputFile(await gallery.collage(), "artisto-styles.jpg")
+    # Style buttons in private chats only: in a group the bot sees no media but /art replies.
+    buttons = gallery_keyboard(registry) if message.chat.type == "private" else None
     sent = await bot.send_photo(
-        message.chat.id, photo, caption=sheet, message_thread_id=thread_of(message)
+        message.chat.id,
+        photo,
+        caption=sheet,
+        message_thread_id=thread_of(message),
+        reply_markup=buttons,
     )
     if sent.photo:
         gallery.file_id = sent.photo[-1].file_id
+
+
+async def style_picked(
+    query: CallbackQuery,
+    callback_data: GalleryPick,
+    texts: Texts,
+    registry: StyleRegistry,
+    picks: StylePicks,
+) -> None:
+    """A style button under the gallery: that style is kept for the user's next photo or
+    video, and the bot asks for one."""
+    if callback_data.style not in registry:
+        await alert(query, texts.unknown_style)
+        return
+    meta = registry.get(callback_data.style).meta
+    picks.remember(query.from_user.id, callback_data.style)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(texts.style_picked(meta.emoji, meta.title))
 
 
 async def lang(message: Message, texts: Texts) -> None:
@@ -87,7 +113,14 @@ async def cancel(message: Message, texts: Texts, jobs: JobService, status: Statu
     )
 
 
-async def stats(message: Message, texts: Texts, sessions: async_sessionmaker[AsyncSession]) -> None:
+async def stats(
+    message: Message, texts: Texts, is_admin: bool, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The queue and the last hour, for the admins in the configuration; a polite no to
+    anyone else."""
+    if not is_admin:
+        await message.answer(texts.stats_admins_only)
+        return
     async with sessions() as session:
         s = await Repos(session).jobs.stats()
     latency = ", ".join(
@@ -104,13 +137,9 @@ def setup() -> Router:
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))
     router.message.register(styles, Command("styles"))
+    router.callback_query.register(style_picked, GalleryPick.filter())
     router.message.register(lang, Command("lang"))
     router.callback_query.register(lang_chosen, LanguageChoice.filter())
     router.message.register(cancel, Command("cancel"))
-    router.message.register(stats, Command("stats"), _admin)
+    router.message.register(stats, Command("stats"))
     return router
-
-
-def _admin(message: Message, is_admin: bool) -> bool:
-    """/stats is for the admins in the configuration; for anyone else it is no command."""
-    return is_admin

@@ -21,7 +21,7 @@ async def on_art(
     message: Message, texts: Texts, intake: IntakeService, registry: StyleRegistry
 ) -> None:
     target = message.reply_to_message or message
-    if not await offer_styles(message, target, texts, intake, registry):
+    if await offer_styles(message, target, texts, intake, registry) is None:
         await message.reply(texts.art_usage)
 
 

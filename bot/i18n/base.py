@@ -34,6 +34,9 @@ class Texts(Protocol):
 
     nothing_to_cancel: str
     art_usage: str
+    stats_admins_only: str
+
+    def style_picked(self, emoji: str, title: str) -> str: ...
 
     def stats(
         self,

@@ -60,6 +60,10 @@ class English:
 
     nothing_to_cancel = "You have nothing in the queue."
     art_usage = "Reply /art to a photo or a video, and I'll offer the styles."
+    stats_admins_only = "Sorry, /stats is only for the bot's administrators."
+
+    def style_picked(self, emoji: str, title: str) -> str:
+        return f"Send me a photo or a video, and I'll paint it in {emoji} {title}."
 
     def stats(
         self,

@@ -71,6 +71,10 @@ class Russian:
 
     nothing_to_cancel = "У вас ничего нет в очереди."
     art_usage = "Ответьте /art на фото или видео, и я предложу стили."
+    stats_admins_only = "Извините, /stats доступна только администраторам бота."
+
+    def style_picked(self, emoji: str, title: str) -> str:
+        return f"Пришлите фото или видео, и я нарисую его в стиле {emoji} {title}."
 
     def stats(
         self,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.db import User
+from bot.db import Job, User
 from bot.playground import ALICE, BORIS, GROUP_ID
 from tests.bot_harness import (
     callback_data,
@@ -63,8 +63,8 @@ async def test_commands_menus_and_language(tmp_path: Path) -> None:
         reply = await h.emulator.wait_for(after(stats))
         assert reply["text"].startswith("Очередь: 0 ждут, 0 в работе.")
         not_admin = h.emulator.send_user_message(BORIS, BORIS, "/stats")
-        hint = await h.emulator.wait_for(after(not_admin))
-        assert hint["text"].startswith("Пришлите фото"), "no /stats for others: a plain hint"
+        refusal = await h.emulator.wait_for(after(not_admin))
+        assert refusal["text"] == "Извините, /stats доступна только администраторам бота."
 
 
 async def test_styles_gallery_is_one_collage_uploaded_once(tmp_path: Path) -> None:
@@ -73,9 +73,36 @@ async def test_styles_gallery_is_one_collage_uploaded_once(tmp_path: Path) -> No
         gallery = await h.emulator.wait_for(after(first))
         assert gallery["caption"] == "Styles:\n🎨 Ember — Test Painter\n🎨 Frost — Test Painter"
         assert gallery["photo"][-1]["width"] == 2 * 256
+        assert callback_data(gallery) == ["gp:ember", "gp:frost"]
         again = h.emulator.send_user_message(BORIS, GROUP_ID, "/styles")
         second = await h.emulator.wait_for(after(again))
         assert second["photo"][-1]["file_id"] == gallery["photo"][-1]["file_id"], "sent by file_id"
+        assert callback_data(second) == [], "no buttons in a group: media there comes by /art"
+
+
+async def test_a_style_picked_in_the_gallery_paints_the_next_photo(tmp_path: Path) -> None:
+    async with running_bot(sqlite_url(tmp_path), tmp_path) as h:
+        gallery = await h.emulator.wait_for(
+            after(h.emulator.send_user_message(ALICE, ALICE, "/styles"))
+        )
+        forged = await h.answer(h.press(ALICE, gallery, "gp:cubism", forged=True))
+        assert forged["show_alert"] and forged["text"] == "That style is not available any more."
+        cursor = h.emulator.cursor
+        await h.answer(h.press(ALICE, gallery, "gp:frost"))
+        prompt = await h.emulator.wait_for(lambda m: m["chat"]["id"] == ALICE, since=cursor)
+        assert prompt["text"] == "Send me a photo or a video, and I'll paint it in 🎨 Frost."
+
+        photo = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=3), "p.jpg"))
+        keyboard = await h.keyboard_under(photo)
+        result = await h.result_for(photo)  # nobody pressed anything
+        assert result["caption"].startswith("🎨 Frost")
+        await h.deleted(ALICE, keyboard["message_id"])
+        (job,) = await h.rows(Job)
+        assert (job.style, job.status_message_id) == ("frost", keyboard["message_id"])
+
+        second = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=4), "q.jpg"))
+        await h.keyboard_under(second)
+        assert await h.count(Job) == 1, "a pick is used once; the next photo gets the keyboard"
 
 
 async def test_inline_mode_lists_the_users_results(tmp_path: Path) -> None:

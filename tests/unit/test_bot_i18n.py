@@ -9,7 +9,14 @@ import pytest
 
 import bot.services.errors as bot_errors
 import inference.errors as inference_errors
-from bot.callbacks import AnotherStyle, CancelJob, OriginalQuality, StyleChoice, Surprise
+from bot.callbacks import (
+    AnotherStyle,
+    CancelJob,
+    GalleryPick,
+    OriginalQuality,
+    StyleChoice,
+    Surprise,
+)
 from bot.db.repositories import ATTEMPTS_EXHAUSTED
 from bot.i18n import LANGUAGES, Texts, pick_language, texts_for
 from bot.i18n.ru import plural
@@ -76,6 +83,7 @@ def test_button_payloads_fit_64_bytes_at_the_largest_ids() -> None:
         CancelJob(job=big_id).pack(),
         AnotherStyle(job=big_id).pack(),
         OriginalQuality(job=big_id).pack(),
+        GalleryPick(style=long_style).pack(),
     ]
     assert max(len(p.encode()) for p in payloads) <= 64
     assert StyleChoice.unpack(payloads[0]) == StyleChoice(
