@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 
 from pydantic import SecretStr
 
@@ -34,11 +35,15 @@ async def _bot(settings: Settings) -> int:
     return 0
 
 
-async def _run_app(app: ArtistoApp, *, fresh_server: bool = False) -> None:
+async def _run_app(
+    app: ArtistoApp, *, fresh_server: bool = False, ready: Callable[[], None] | None = None
+) -> None:
     try:
         await app.start()
         if fresh_server:
             await app.forget_seen_updates()
+        if ready is not None:
+            ready()
         await _serve(app)
     finally:
         await app.aclose()
@@ -61,23 +66,40 @@ async def _playground(settings: Settings) -> int:
             "set ARTISTO_BOT__PLAYGROUND_PORT to a free port\n"
         )
         return 2
-    bot_settings = settings.bot.model_copy(
-        update={
-            "token": SecretStr(emulator.token),
-            "api_base": url,
-            "api_local_mode": False,
-            "mode": "polling",
-        }
-    )
+    try:
+        app = ArtistoApp(playground_settings(settings, emulator))
+        await _run_app(app, fresh_server=True, ready=lambda: _announce(url, len(app.registry)))
+    finally:
+        await emulator.stop()
+    return 0
+
+
+def _announce(url: str, styles: int) -> None:
+    """The line to act on, once the bot answers: a URL printed earlier would open a page
+    where nobody replies yet, or one left dead by a failed start."""
     sys.stdout.write(
         f"artisto playground: open {url}/ in a browser (no bot token set, so the bot talks to "
         "a local Telegram emulator; Ctrl+C stops)\n"
     )
     sys.stdout.flush()
-    try:
-        await _run_app(
-            ArtistoApp(settings.model_copy(update={"bot": bot_settings})), fresh_server=True
+    if not styles:
+        sys.stderr.write(
+            "artisto: warning: no styles are installed, so the bot can only say so; "
+            "point ARTISTO_INFERENCE__STYLES_DIR at a folder of style packs\n"
         )
-    finally:
-        await emulator.stop()
-    return 0
+
+
+def playground_settings(settings: Settings, emulator: BotApiEmulator) -> Settings:
+    """``settings`` with the bot pointed at a running ``emulator``: its token and URL, long
+    polling, files over HTTP. The end-to-end tests build their app from this too."""
+    if emulator.url is None:
+        raise ValueError("start the emulator before pointing the bot at it")
+    bot_settings = settings.bot.model_copy(
+        update={
+            "token": SecretStr(emulator.token),
+            "api_base": emulator.url,
+            "api_local_mode": False,
+            "mode": "polling",
+        }
+    )
+    return settings.model_copy(update={"bot": bot_settings})

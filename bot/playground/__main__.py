@@ -12,10 +12,10 @@ import contextlib
 from pathlib import Path
 
 from bot.playground.emulator import BotApiEmulator
-from bot.playground.options import EmulatorConfig
+from bot.playground.options import SAMPLES_DIR, EmulatorConfig
 
 
-async def serve(host: str, port: int, samples: Path | None) -> None:
+async def serve(host: str, port: int, samples: Path) -> None:
     emulator = BotApiEmulator(EmulatorConfig(samples_dir=samples))
     url = await emulator.start(host, port)
     print(f"playground page: {url}/", flush=True)  # noqa: T201 - command-line output
@@ -30,7 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.playground", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
-    parser.add_argument("--samples", type=Path, help="folder of sample photos and videos")
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        default=SAMPLES_DIR,
+        help="folder of sample photos and videos (default: the bundled ones)",
+    )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.host, args.port, args.samples))

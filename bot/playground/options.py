@@ -19,6 +19,9 @@ CALLBACK_ANSWER_LIMIT = 200
 INLINE_RESULTS_LIMIT = 50
 INLINE_RESULT_ID_LIMIT = 64
 
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+"""Bundled photos and a clip for the page, so nobody needs a file at hand to try the bot."""
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -45,7 +48,7 @@ class EmulatorConfig:
     max_upload_bytes: int = 50 * MB
     max_poll_timeout_s: float = 50.0
     rate_limit: RateLimit | None = None
-    samples_dir: Path | None = None
+    samples_dir: Path | None = SAMPLES_DIR
     webhook_retry_s: tuple[float, ...] = field(default=(0.5, 1.0, 2.0, 5.0, 10.0))
 
     @property
