@@ -4,8 +4,8 @@ App-wide dependencies go to the dispatcher's workflow data, so a handler receive
 names its signature asks for (``jobs``, ``registry``, ``status``...). ``ArtistoApp`` owns the
 life cycle: ``start()`` migrates, warms the pool, recovers jobs a crash left running, registers
 the command menus and starts the worker; ``aclose()`` undoes it in reverse, putting jobs still
-running back in the queue. How updates arrive (polling here; a webhook server later) is the
-caller's choice: see ``bot.runner``.
+running back in the queue. How updates arrive (long polling or a webhook, beside /healthz and
+/metrics) is the caller's choice: see ``bot.web.serve``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from bot.services.gallery import Gallery
 from bot.services.intake import IntakeLimits, IntakeService
 from bot.services.jobs import JobService
 from bot.services.limits import Limits
+from bot.services.metrics import BotMetrics
 from bot.services.outputs import ResultFiles
 from bot.services.picks import StylePicks
 from bot.services.recovery import recover
@@ -127,6 +128,7 @@ class ArtistoApp:
         )
         self.status = StatusBoard(self.bot, self.options.status_interval_s)
         self.outputs = ResultFiles(settings.data_dir / "results")
+        self.metrics = BotMetrics()
         self.worker = JobWorker(
             bot=self.bot,
             sessions=self.sessions,
@@ -136,6 +138,7 @@ class ArtistoApp:
             status=self.status,
             outputs=self.outputs,
             config=self.options.worker,
+            metrics=self.metrics,
         )
         limits = Limits(settings.limits, frozenset(settings.bot.admins))
         self.jobs = JobService(self.sessions, limits, self.worker)

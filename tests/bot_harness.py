@@ -34,6 +34,7 @@ from bot.middlewares.retry import RetryPolicy
 from bot.playground import BotApiEmulator, EmulatorConfig
 from bot.services.worker import WorkerConfig
 from inference.engine import Engine
+from inference.pool import BatchEngine
 from inference.registry import StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
 
@@ -83,6 +84,10 @@ def sqlite_url(tmp_path: Path) -> str:
 def make_registry(folder: Path) -> StyleRegistry:
     packs = [make_tiny_pack(folder, name, seed=i) for i, name in enumerate(STYLES)]
     return StyleRegistry(packs)
+
+
+def tiny_engine(registry: StyleRegistry) -> Engine:
+    return Engine(registry, device="cpu", backend="eager", cpu_threads=1)
 
 
 def callback_data(message: JsonDict) -> list[str]:
@@ -199,17 +204,28 @@ def harness_settings(
     data_dir: Path,
     emulator: BotApiEmulator,
     admins: tuple[int, ...] = (),
+    *,
+    bot: JsonDict | None = None,
+    inference: JsonDict | None = None,
     **limits: Any,
 ) -> Settings:
+    """Settings for the bot against ``emulator``; ``bot`` and ``inference`` override fields
+    of those sections."""
     assert emulator.url is not None
     return Settings(
         _env_file=None,
         data_dir=data_dir,
         bot=BotSettings(
-            token=SecretStr(emulator.token), api_base=emulator.url, admins=list(admins)
+            token=SecretStr(emulator.token),
+            api_base=emulator.url,
+            admins=list(admins),
+            **(bot or {}),
         ),
         db=DbSettings(url=SecretStr(db_url)),
-        inference=InferenceSettings(device="cpu", cpu_threads=1, warmup=False, max_wait_ms=0),
+        inference=InferenceSettings(
+            **{"device": "cpu", "cpu_threads": 1, "warmup": False, "max_wait_ms": 0}
+            | (inference or {})
+        ),
         limits=LimitsSettings(**limits),
     )
 
@@ -227,23 +243,35 @@ async def running_bot(
     status_interval_s: float = 0.3,
     admins: tuple[int, ...] = (),
     shutdown_grace_s: float = 2.0,
+    busy_retry_s: float = 0.3,
+    bot: JsonDict | None = None,
+    inference: JsonDict | None = None,
+    engine_factory: Callable[[], BatchEngine] | None = None,
     **limits: Any,
 ) -> AsyncIterator[BotHarness]:
-    """Start (or reuse) an emulator and run the real bot against it until the block ends."""
+    """Start (or reuse) an emulator and run the real bot against it until the block ends.
+
+    ``bot`` and ``inference`` override settings; ``engine_factory`` replaces the real engine
+    on the tiny packs (to wrap it, say)."""
     own_emulator = emulator is None
     if emulator is None:
         emulator = BotApiEmulator(emulator_config)
         await emulator.start()
     registry = registry or make_registry(tmp_path / "packs")
-    settings = harness_settings(db_url, tmp_path / "data", emulator, admins, **limits)
+    settings = harness_settings(
+        db_url, tmp_path / "data", emulator, admins, bot=bot, inference=inference, **limits
+    )
     app = ArtistoApp(
         settings,
         registry=registry,
-        engine_factory=lambda: Engine(registry, device="cpu", backend="eager", cpu_threads=1),
+        engine_factory=engine_factory or (lambda: tiny_engine(registry)),
         options=AppOptions(
             status_interval_s=status_interval_s,
             worker=WorkerConfig(
-                concurrency=2, poll_interval_s=0.5, shutdown_grace_s=shutdown_grace_s
+                concurrency=2,
+                poll_interval_s=0.5,
+                shutdown_grace_s=shutdown_grace_s,
+                busy_retry_s=busy_retry_s,
             ),
             retry=RetryPolicy(base_delay_s=0.05),
             start_worker=start_worker,

@@ -4,7 +4,9 @@ Download -> photo or video pipeline through the inference pool -> reply in the s
 result stored (its file_id is the cache) -> status message deleted. The database is the
 queue: the worker only ever holds jobs it claimed, a failure is recorded with its reason
 category and told to the user, and at shutdown jobs still running go back to the queue
-without spending an attempt.
+without spending an attempt. So does a job that finds the inference pool full: the pool's
+``QueueFull`` is a moment's overload, not the job's fault, so the job waits in the queue and
+the worker claims nothing for ``busy_retry_s``.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from bot.keyboards import result_keyboard, status_keyboard
 from bot.services.delivery import CHAT_ACTION, RESULT_KIND, Destination, Sent, send_result
 from bot.services.errors import DownloadFailed, FileTooLarge, UploadFailed, UserBlockedBot
 from bot.services.intake import MB, VIDEO_KINDS, IntakeLimits
+from bot.services.metrics import BotMetrics
 from bot.services.outputs import ResultFiles
 from bot.services.people import mark_blocked, texts_of
 from bot.services.status import MessageRef, StatusBoard
-from inference.errors import ArtistoError, JobTimeout
+from inference.errors import ArtistoError, JobTimeout, QueueFull
 from inference.media.video import VideoKind, VideoLimits, VideoOptions, stylize_video_async
 from inference.photo import PhotoOptions, stylize_photo_async
 from inference.pool import InferencePool, Priority
@@ -63,6 +66,8 @@ class WorkerConfig:
     poll_interval_s: float = 2.0
     """How often the queue is looked at when nothing woke the worker (other processes)."""
     shutdown_grace_s: float = 10.0
+    busy_retry_s: float = 5.0
+    """Pause in claiming after the inference pool answered a job with ``QueueFull``."""
 
 
 @dataclass
@@ -72,6 +77,13 @@ class Timings:
     download_ms: int | None = None
     inference_ms: int | None = None
     upload_ms: int | None = None
+
+    def by_stage(self) -> dict[str, int | None]:
+        return {
+            "download": self.download_ms,
+            "inference": self.inference_ms,
+            "upload": self.upload_ms,
+        }
 
 
 @dataclass
@@ -106,6 +118,7 @@ class JobWorker:
         status: StatusBoard,
         outputs: ResultFiles,
         config: WorkerConfig | None = None,
+        metrics: BotMetrics | None = None,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -115,6 +128,7 @@ class JobWorker:
         self.status = status
         self.outputs = outputs
         self.config = config or WorkerConfig()
+        self.metrics = metrics or BotMetrics()
         self.intake_limits = IntakeLimits.from_settings(settings)
         self.work_dir = settings.data_dir / "work"
         self._slots = asyncio.Semaphore(self.config.concurrency)
@@ -128,6 +142,8 @@ class JobWorker:
         self._refresh_task: asyncio.Task[None] | None = None
         self._refresh_again = False
         self._background: set[asyncio.Task[None]] = set()
+        self._resume_at = 0.0
+        """monotonic time before which nothing is claimed (the pool said it is full)."""
 
     # --- what the rest of the bot tells the worker -------------------------------------
 
@@ -183,6 +199,7 @@ class JobWorker:
     async def _loop(self) -> None:
         while not self._stopping:
             await self._slots.acquire()
+            await self._wait_for_room()
             job = None
             try:
                 if not self._stopping:
@@ -206,6 +223,12 @@ class JobWorker:
         self._running.pop(job_id, None)
         self._user_cancelled.discard(job_id)
         self._slots.release()
+
+    async def _wait_for_room(self) -> None:
+        """Hold claims while the pool is known to be full; ``stop`` cancels the wait."""
+        pause = self._resume_at - time.monotonic()
+        if pause > 0 and not self._stopping:
+            await asyncio.sleep(pause)
 
     async def _idle(self) -> None:
         if self._stopping:
@@ -235,8 +258,14 @@ class JobWorker:
             if job.id in self._user_cancelled:
                 await self._tell_cancelled(job, run)
                 return
-            await self._release(job)
+            await self._release(job, "shutdown")
             raise
+        except QueueFull:
+            self._resume_at = time.monotonic() + self.config.busy_retry_s
+            await self._release(job, "busy")
+            if run is not None and run.status is not None:
+                self.job_queued(job, run.status)
+                self._request_refresh()
         except TimeoutError:
             await self._fail(job, run, JobTimeout("the job ran out of time"))
         except TelegramForbiddenError:
@@ -292,12 +321,15 @@ class JobWorker:
                     file_unique_id=sent.file_unique_id,
                     size_bytes=sent.size_bytes,
                 )
-                await repos.jobs.mark_done(
+                done = await repos.jobs.mark_done(
                     job.id,
                     download_ms=run.timings.download_ms,
                     inference_ms=run.timings.inference_ms,
                     upload_ms=run.timings.upload_ms,
                 )
+            if done is not None and done.finished_at is not None:
+                latency = (done.finished_at - done.created_at).total_seconds()
+                self.metrics.job_done(media.kind, latency, run.timings.by_stage())
             await asyncio.to_thread(self.outputs.keep, result.id, output, output.suffix)
         log.info(
             "job.done", extra={"job_id": job.id, "kind": run.kind.value, **asdict(run.timings)}
@@ -431,6 +463,7 @@ class JobWorker:
     async def _fail(self, job: Job, run: _Run | None, error: BaseException) -> None:
         code = error.code if isinstance(error, ArtistoError) else "internal"
         log.warning("job.failed", extra={"job_id": job.id, "code": code, "error": str(error)[:500]})
+        self.metrics.job_failed(run.media.kind if run is not None else None, code)
         try:
             timings = run.timings if run is not None else Timings()
             async with self.sessions.begin() as session:
@@ -448,15 +481,17 @@ class JobWorker:
 
     async def _tell_cancelled(self, job: Job, run: _Run | None) -> None:
         log.info("job.stopped_by_user", extra={"job_id": job.id})
+        self.metrics.job_cancelled(run.media.kind if run is not None else None)
         if run is not None and run.status is not None:
             await self.status.finish(run.status, run.texts.cancelled)
 
-    async def _release(self, job: Job) -> None:
-        """Shutdown: back to the queue, the attempt not counted."""
+    async def _release(self, job: Job, reason: str) -> None:
+        """Shutdown or a full pool: back to the queue, the attempt not counted."""
         try:
             async with self.sessions.begin() as session:
                 await Repos(session).jobs.release(job.id)
-            log.info("job.released", extra={"job_id": job.id})
+            self.metrics.job_requeued(reason)
+            log.info("job.released", extra={"job_id": job.id, "reason": reason})
         except Exception:
             log.exception("job.release_failed", extra={"job_id": job.id})
 
