@@ -1,7 +1,7 @@
 """``artisto run``: the bot with a token, the local playground without one.
 
-With a token the bot talks to ``settings.bot.api_base`` (Telegram by default) by long polling.
-Webhook mode is the seam left for the webhook server: ``_serve`` is where it plugs in.
+With a token the bot talks to ``settings.bot.api_base`` (Telegram by default), by long polling
+or by webhook (``settings.bot.mode``), with ``/healthz`` and ``/metrics`` on ``listen_host:port``.
 Without a token the playground's Bot API emulator starts on ``playground_host:port`` with its
 web chat page, and the real bot runs against it over HTTP, exactly as against Telegram.
 """
@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from bot.app import ArtistoApp
 from bot.config import Settings
 from bot.playground import BotApiEmulator
+from bot.web import ServerError, WebhookConfigError, serve, webhook_config
 
 
 def run(settings: Settings) -> int:
@@ -26,12 +27,13 @@ def run(settings: Settings) -> int:
 
 
 async def _bot(settings: Settings) -> int:
-    if settings.bot.mode != "polling":
-        sys.stderr.write(
-            "artisto: error: webhook mode is not available yet; set ARTISTO_BOT__MODE=polling\n"
-        )
+    try:
+        if settings.bot.mode == "webhook":
+            webhook_config(settings)  # a wrong setting is told before the slow start
+        await _run_app(ArtistoApp(settings))
+    except (WebhookConfigError, ServerError) as exc:
+        sys.stderr.write(f"artisto: error: {exc}\n")
         return 2
-    await _run_app(ArtistoApp(settings))
     return 0
 
 
@@ -44,15 +46,10 @@ async def _run_app(
             await app.forget_seen_updates()
         if ready is not None:
             ready()
-        await _serve(app)
+        # The playground serves no /healthz: several must not fight over one listen_port.
+        await serve(app, http=not fresh_server)
     finally:
         await app.aclose()
-
-
-async def _serve(app: ArtistoApp) -> None:
-    """Receive updates until SIGINT or SIGTERM. The seam for webhook mode: an aiohttp server
-    with aiogram's ``SimpleRequestHandler`` (secret token checked) goes here."""
-    await app.run_polling()
 
 
 async def _playground(settings: Settings) -> int:

@@ -1,0 +1,69 @@
+"""Is this process able to serve? The inference pool READY and the database answering.
+
+What a load balancer, ``docker compose`` or systemd's watchdog asks through ``/healthz``: each
+part's state with the reason when it is not fine, so the answer also tells an operator what
+to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inference.pool import InferencePool, PoolState
+
+DB_TIMEOUT_S = 2.0
+"""A database slower than this to say ``SELECT 1`` counts as unreachable."""
+
+
+@dataclass(frozen=True)
+class Health:
+    pool_state: PoolState
+    pool_reason: str | None
+    database_reason: str | None
+    """None when the database answered."""
+
+    @property
+    def healthy(self) -> bool:
+        return self.pool_state is PoolState.READY and self.database_reason is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": "ok" if self.healthy else "unhealthy",
+            "pool": {"state": self.pool_state.name, "reason": self.pool_reason},
+            "database": {
+                "reachable": self.database_reason is None,
+                "reason": self.database_reason,
+            },
+        }
+
+
+async def check_database(engine: AsyncEngine, timeout_s: float = DB_TIMEOUT_S) -> str | None:
+    """None when the database answers ``SELECT 1`` within ``timeout_s``; else why not."""
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        return f"no answer within {timeout_s:g} s"
+    except Exception as exc:  # any driver's failure is the answer, not a crash of /healthz
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return None
+
+
+def pool_reason(pool: InferencePool) -> str | None:
+    state = pool.state
+    if state is PoolState.READY:
+        return None
+    if state is PoolState.ERROR:
+        return pool.error or "the pool failed"
+    if state is PoolState.STARTING:
+        return "warming up"
+    return "shut down"
+
+
+async def check(pool: InferencePool, engine: AsyncEngine) -> Health:
+    return Health(pool.state, pool_reason(pool), await check_database(engine))
