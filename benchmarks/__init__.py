@@ -16,15 +16,15 @@ def run_benchmarks(which: str, *, quick: bool, styles_dir: Path | None) -> int:
         raise ValueError(f"unknown benchmark {which!r}: use generator, video or all")
     status = 0
     if which in ("generator", "all"):
-        from benchmarks import generator
+        from benchmarks.generator import main as generator_main
 
-        status = max(status, generator.main(quick=quick, styles_dir=styles_dir))
+        status = max(status, generator_main(quick=quick, styles_dir=styles_dir))
     if which in ("video", "all"):
         if importlib.util.find_spec("benchmarks.video") is None:
             print("video benchmark: benchmarks/video.py is not there yet")
             status = max(status, 1)
         else:
-            from benchmarks import video
+            from benchmarks.video import main as video_main
 
-            status = max(status, video.main(quick=quick))
+            status = max(status, video_main(quick=quick))
     return status

@@ -28,16 +28,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
 from inference.backends import OrtBackend, TorchBackend
-from inference.engine import Engine, choose_device, probe_image
+from inference.engine import DevicePreference, Engine, choose_device, probe_image
 from inference.nets.transformer import TransformerNet
 from inference.registry import NetSpec, StyleMeta, StylePack, StyleRegistry, write_pack
 
 Stylize = Callable[[np.ndarray], np.ndarray]
+Stylize0 = Callable[[], np.ndarray]
 
 SIZES: dict[str, tuple[int, int]] = {
     "256²": (256, 256),
@@ -67,6 +69,7 @@ class Row:
     batch: int
     label: str
     ms_per_image: float
+    min_ms_per_image: float
     peak_mb: float
     psnr_db: float
     naive_ms: float | None = None
@@ -119,12 +122,18 @@ def conv_gflop(net: TransformerNet, height: int, width: int) -> float:
     return 2 * macs / 1e9
 
 
-def matmul_gflops(device: torch.device, repeats: int = 3) -> float:
-    """Median fp32 GFLOP/s of an N x N matrix product, on the same threads as the net."""
+def _matmul(device: torch.device) -> Callable[[], float]:
+    """One timed fp32 N x N matrix product per call, in GFLOP/s, on the net's threads."""
     a = torch.randn(MATMUL_N, MATMUL_N, device=device)
     b = torch.randn(MATMUL_N, MATMUL_N, device=device)
-    times = _time(lambda: _sync(a @ b), repeats)
-    return 2 * MATMUL_N**3 / statistics.median(times) / 1e9
+    _sync(a @ b)
+
+    def run() -> float:
+        start = time.perf_counter()
+        _sync(a @ b)
+        return 2 * MATMUL_N**3 / (time.perf_counter() - start) / 1e9
+
+    return run
 
 
 def _sync(value: object) -> object:
@@ -133,18 +142,8 @@ def _sync(value: object) -> object:
     return value
 
 
-def _time(fn: Callable[[], object], repeats: int) -> list[float]:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
-    """Peak memory one call adds, in MiB, measured on an untimed call.
+def peak_memory(fn: Stylize0, device: torch.device) -> tuple[float, np.ndarray]:
+    """Peak memory one (untimed, first) call adds, in MiB, and what the call returned.
 
     CUDA: the caching allocator's peak. CPU: torch allocates outside Python's tracemalloc, so
     the resident set size is sampled every millisecond, after ``malloc_trim`` has handed the
@@ -154,9 +153,9 @@ def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        fn()
+        out = fn()
         torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
+        return (torch.cuda.max_memory_allocated() - base) / 2**20, out
     _malloc_trim()
     base = peak = _rss()
     done = threading.Event()
@@ -169,11 +168,11 @@ def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        fn()
+        out = fn()
     finally:
         done.set()
         sampler.join()
-    return (max(peak, _rss()) - base) / 2**20
+    return (max(peak, _rss()) - base) / 2**20, out
 
 
 def _malloc_trim() -> None:
@@ -251,9 +250,13 @@ def build_paths(
             paths.append(Path_(f"eager {_dtype_name(dtype)} channels_last", _backend_path(backend)))
         if not quick:
             paths.append(_compiled_path(net, device, torch.bfloat16))
-    engine = Engine(StyleRegistry([pack]), device=device.type, cache_dir=cache_dir)  # type: ignore[arg-type]
-    engine.warmup([pack.name])
-    label = f"engine auto: {engine.loaded()[pack.name]}"
+    preference = cast("DevicePreference", device.type)
+    engine = Engine(StyleRegistry([pack]), device=preference, cache_dir=cache_dir)
+    if quick:  # as a one-shot command runs it: no warm-up, so no compiling
+        engine.stylize_batch(pack.name, probe_image(72, 96))
+    else:  # as the bot runs it
+        engine.warmup([pack.name])
+    label = f"engine auto{' (no warm-up)' if quick else ''}: {engine.loaded()[pack.name]}"
     paths.append(Path_(label, lambda frames: engine.stylize_batch(pack.name, frames)))
     return paths
 
@@ -270,21 +273,24 @@ def bench_size(
     device: torch.device,
     net: TransformerNet,
 ) -> None:
+    """Time every path at one size. Paths and a matrix product take turns within each repeat,
+    so a change in the machine's load moves the timings and the floor together."""
     height, width = SIZES[size]
-    info = SizeInfo(conv_gflop(net, height, width), matmul_gflops(device))
-    report.sizes[size] = info
     frame = probe_image(height, width)
+    matmul = _matmul(device)
+    gflops: list[float] = []
     reference: np.ndarray | None = None
     naive_ms: float | None = None
+    rows: list[Row] = []
     for batch in batches:
         frames = np.repeat(frame, batch, axis=0)
         active = [p for p in paths if batch == 1 or p.batched]
-        outputs = {p.label: p.run(frames)[:1] for p in active}  # warm-up, and output to compare
+        first = {p.label: peak_memory(_bind(p.run, frames), device) for p in active}  # warm-up
         if reference is None:
-            reference = outputs[paths[0].label]
-        memory = {p.label: peak_memory_mb(_bind(p.run, frames), device) for p in active}
+            reference = first[paths[0].label][1]
         times: dict[str, list[float]] = {p.label: [] for p in active}
-        for _ in range(repeats):  # paths interleaved: a load change hits them all alike
+        for _ in range(repeats if batch == 1 else max(2, repeats - 2)):
+            gflops.append(matmul())
             for p in active:
                 start = time.perf_counter()
                 p.run(frames)
@@ -293,22 +299,28 @@ def bench_size(
             ms = statistics.median(times[p.label]) * 1000 / batch
             if p is paths[0]:
                 naive_ms = ms
-            report.rows.append(
+            peak_mb, output = first[p.label]
+            rows.append(
                 Row(
                     size,
                     batch,
                     p.label,
                     ms,
-                    memory[p.label],
-                    psnr(outputs[p.label], reference),
+                    min(times[p.label]) * 1000 / batch,
+                    peak_mb,
+                    psnr(output[:1], reference[:1]),
                     naive_ms,
-                    info.floor_ms,
                 )
             )
         print(f"  {size} batch {batch}: done", file=sys.stderr, flush=True)
+    info = SizeInfo(conv_gflop(net, height, width), statistics.median(gflops))
+    report.sizes[size] = info
+    for row in rows:
+        row.floor_ms = info.floor_ms
+    report.rows += rows
 
 
-def _bind(run: Stylize, frames: np.ndarray) -> Callable[[], object]:
+def _bind(run: Stylize, frames: np.ndarray) -> Stylize0:
     return lambda: run(frames)
 
 
@@ -329,15 +341,16 @@ def render(report: Report) -> str:
         )
     lines += [
         "",
-        "| size | batch | path | ms/image (median) | images/s | peak MB | vs naive | "
+        "| size | batch | path | ms/image (median) | min | images/s | peak MB | vs naive | "
         "/ floor | PSNR vs fp32 dB |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in report.rows:
         speedup = f"{r.naive_ms / r.ms_per_image:.2f}×" if r.naive_ms else ""
         db = "exact" if math.isinf(r.psnr_db) else f"{r.psnr_db:.1f}"
         lines.append(
-            f"| {r.size} | {r.batch} | {r.label} | {r.ms_per_image:.1f} | {r.images_per_s:.2f} | "
+            f"| {r.size} | {r.batch} | {r.label} | {r.ms_per_image:.1f} | "
+            f"{r.min_ms_per_image:.1f} | {r.images_per_s:.2f} | "
             f"{r.peak_mb:.0f} | {speedup} | {r.ms_per_image / r.floor_ms:.2f}× | {db} |"
         )
     if report.notes:
@@ -367,7 +380,7 @@ def run(
 ) -> Report:
     if threads > 0:
         torch.set_num_threads(threads)
-    device = choose_device(device_name)  # type: ignore[arg-type]
+    device = choose_device(cast("DevicePreference", device_name))
     with tempfile.TemporaryDirectory(prefix="artisto-bench-") as tmp:
         scratch = Path(tmp)
         pack, source = _pick_pack(styles_dir, scratch)
@@ -391,6 +404,7 @@ def run(
             "batch 8 rows are per image; paths that only run batch 1 (naive, compiled) are "
             "compared at batch 1"
         )
+        load_before = os.getloadavg()[0]
         sizes = QUICK_SIZES if quick else tuple(SIZES)
         for size in sizes:
             batches = (1,) if quick else _batches(size, device)
@@ -401,6 +415,10 @@ def run(
                 "1080p batch 8 skipped on the CPU: a batch there costs what its frames cost one "
                 "by one (see 720p), and eight 1080p frames per path per repeat took minutes"
             )
+        report.notes.append(
+            f"load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+            f"the end, on {os.cpu_count()} CPUs"
+        )
     return report
 
 

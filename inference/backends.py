@@ -96,8 +96,21 @@ class TorchBackend(Backend):
                 .mul_(1.0 / 255.0)
                 .to(self.dtype, memory_format=self.memory_format)
             )
+            return to_uint8(self._call(x)).cpu()
+
+    def _call(self, x: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor
+        if self._forward is self._net:
+            y = self._net(x)
+            return y
+        try:
             y = self._forward(x)
-            return to_uint8(y).cpu()
+        except Exception as exc:  # any compiler failure: the eager net still works
+            log.warning("engine.compile_failed", extra={"error": repr(exc)[:500]})
+            self._forward = self._net
+            self.name = "eager"
+            y = self._net(x)
+        return y
 
     def describe(self) -> str:
         layout = " channels_last" if self.channels_last else ""

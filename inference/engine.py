@@ -43,9 +43,13 @@ BF16_MIN_PSNR_DB = 40.0
 MIN_SIDE = 8
 """Smallest side the generator accepts: its deepest 3x3 reflection pad needs 2 pixels at 1/4."""
 
-_CHUNK_PIXELS = {"cpu": 4_200_000, "cuda": 32_000_000}
-"""Most padded pixels in one forward pass. On the CPU a batch is no faster than its frames one
-by one, so a big batch is split to bound activation memory (two 1080p frames at a time)."""
+_CUDA_CHUNK_PIXELS = 32_000_000
+"""Most padded pixels in one forward pass on CUDA (about 5 GB of bf16 activations). On the CPU
+frames run one by one: a batch of 8 measured slower per frame than single frames (caches), and
+a compiled graph then needs no second, batched variant."""
+
+FP32_CPU_BACKEND: BackendName = "onnxruntime"
+"""Uncompiled fp32 on the CPU (no native bf16, or a style bf16 would change too much)."""
 
 _DTYPES: dict[str, torch.dtype] = {
     "fp32": torch.float32,
@@ -128,8 +132,9 @@ class Engine:
         self.device: torch.device = choose_device(device)
         self.dtype: torch.dtype = resolve_precision(precision, self.device)
         self._check_precision_auto = precision == "auto" and self.device.type == "cpu"
-        self.backend: BackendName = _resolve_backend(backend, self.device, self.dtype)
-        self._fp32_fallback = _fp32_cpu_backend() if backend == "auto" else self.backend
+        self._choice = _check_backend(backend, self.device, self.dtype)
+        self._compile_warmed = False
+        """Auto on the CPU: warmup() ran, so this is a server; later loads compile too."""
         self.cache_size = cache_size
         self.cache_bytes_limit = int(cache_mb * 2**20)
         self.cache_dir = cache_dir
@@ -152,7 +157,7 @@ class Engine:
         backend = self._get(style).backend
         n, h, w, _ = frames.shape
         ph, pw = padded_side(h), padded_side(w)
-        chunk = max(1, _CHUNK_PIXELS[self.device.type] // (ph * pw))
+        chunk = max(1, _CUDA_CHUNK_PIXELS // (ph * pw)) if self.device.type == "cuda" else 1
         out = np.empty_like(frames)
         for start in range(0, n, chunk):
             part = frames[start : start + chunk]
@@ -162,22 +167,54 @@ class Engine:
             out[start : start + chunk] = y[:, :h, :w].numpy()
         return out
 
+    @property
+    def backend(self) -> BackendName:
+        """How the next model in the engine's precision will run."""
+        return self._backend_for(self.dtype)
+
     def warmup(self, styles: Iterable[str] | None = None) -> None:
         """Load ``styles`` (default: as many installed ones as the cache holds) and run each
         once, so that the first user does not pay for loading, kernel selection or compiling.
+
+        With ``backend="auto"`` on the CPU, warming up is what turns ``torch.compile`` on: a
+        process that warms up is a server, where a compile of tens of seconds at start buys
+        every later frame a 1.5-2x speed-up, while a one-shot command (no warm-up) would lose
+        more to compiling than it gains. Should compiling fail (no C++ toolchain), the engine
+        logs it and stays eager.
         """
         names = list(styles) if styles is not None else self.registry.names()[: self.cache_size]
-        frame = np.zeros((1, 72, 96, 3), np.uint8)  # H != W: a compiled graph stays general
-        frame[:, ::2] = 255
+        if names and self._choice == "auto" and self.device.type == "cpu":
+            self._compile_warmed = True
+            for name in names:
+                self._models.pop(name, None)  # loaded eager before: reload compiled
         for name in names:
             start = time.perf_counter()
-            self.stylize_batch(name, frame)
-            if self.device.type == "cuda":
-                self.stylize_batch(name, np.repeat(frame, 2, axis=0))  # the batched variant
+            try:
+                self._warm(name)
+            except ArtistoError:
+                raise
+            except Exception as exc:
+                if not self._compile_warmed:
+                    raise
+                log.warning("engine.compile_failed", extra={"error": repr(exc)[:500]})
+                self._compile_warmed = False
+                self._models.clear()
+                self._warm(name)
             log.info(
                 "engine.warm",
-                extra={"style": name, "ms": round((time.perf_counter() - start) * 1000)},
+                extra={
+                    "style": name,
+                    "backend": self._models[name].backend.describe(),
+                    "ms": round((time.perf_counter() - start) * 1000),
+                },
             )
+
+    def _warm(self, name: str) -> None:
+        frame = np.zeros((1, 72, 96, 3), np.uint8)  # H != W: a compiled graph stays general
+        frame[:, ::2] = 255
+        self.stylize_batch(name, frame)
+        if self.device.type == "cuda":
+            self.stylize_batch(name, np.repeat(frame, 2, axis=0))  # the batched variant
 
     def loaded(self) -> dict[str, str]:
         """Cached styles, least recently used first, with how each one runs."""
@@ -215,23 +252,35 @@ class Engine:
         backend = self._build(net, self.dtype)
         psnr_db = None
         if self._check_precision_auto and self.dtype != torch.float32:
-            reference = self._build(net, torch.float32, backend_name="eager")
+            reference = TorchBackend(net, device=self.device, dtype=torch.float32)
             psnr_db = probe_psnr(reference, backend)
             if psnr_db < BF16_MIN_PSNR_DB:
                 log.warning(
                     "engine.half_rejected",
                     extra={"psnr_db": round(psnr_db, 1), "min_db": BF16_MIN_PSNR_DB},
                 )
-                backend = self._build(net, torch.float32, backend_name=self._fp32_fallback)
+                backend = self._build(net, torch.float32)
         return _Loaded(backend, backend.nbytes, psnr_db)
 
-    def _build(
-        self, net: TransformerNet, dtype: torch.dtype, backend_name: BackendName | None = None
-    ) -> Backend:
-        name = backend_name or self.backend
+    def _backend_for(self, dtype: torch.dtype) -> BackendName:
+        if self._choice != "auto":
+            return self._choice
+        if self.device.type == "cuda":
+            return "eager"
+        if self._compile_warmed:
+            return "compile"
+        return "eager" if dtype != torch.float32 else FP32_CPU_BACKEND
+
+    def _build(self, net: TransformerNet, dtype: torch.dtype) -> Backend:
+        name = self._backend_for(dtype)
         if name == "onnxruntime":
             return OrtBackend(net, threads=self.cpu_threads, cache_dir=self.cache_dir)
-        return TorchBackend(net, device=self.device, dtype=dtype, compile=name == "compile")
+        compiled = name == "compile"
+        # Eager on the CPU ran NCHW a little faster than channels_last (benchmarks/README.md).
+        channels_last = compiled or self.device.type == "cuda"
+        return TorchBackend(
+            net, device=self.device, dtype=dtype, channels_last=channels_last, compile=compiled
+        )
 
     def _evict(self) -> None:
         """Drop least recently used models until both bounds hold; the newest always stays."""
@@ -242,20 +291,14 @@ class Engine:
             log.info("engine.model_evicted", extra={"style": name})
 
 
-def _resolve_backend(
+def _check_backend(
     choice: BackendChoice, device: torch.device, dtype: torch.dtype
-) -> BackendName:
-    if choice == "auto":
-        return "eager" if device.type == "cuda" or dtype != torch.float32 else _fp32_cpu_backend()
+) -> BackendChoice:
+    if choice not in ("auto", "eager", "compile", "onnxruntime"):
+        raise ArtistoError(f"unknown backend {choice!r}: use auto, eager, compile or onnxruntime")
     if choice == "onnxruntime" and (device.type != "cpu" or dtype != torch.float32):
         raise ArtistoError("the onnxruntime backend runs fp32 on the CPU only")
-    if choice not in ("eager", "compile", "onnxruntime"):
-        raise ArtistoError(f"unknown backend {choice!r}: use auto, eager, compile or onnxruntime")
     return choice
-
-
-def _fp32_cpu_backend() -> BackendName:
-    return "onnxruntime"
 
 
 def _check_frames(frames: np.ndarray) -> None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from inference import engine as engine_module
-from inference.backends import TorchBackend
+from inference.backends import Backend, OrtBackend, TorchBackend
 from inference.engine import Engine, choose_device, padded_side, probe_image, probe_psnr
 from inference.errors import ArtistoError, UnknownStyle
 from inference.registry import StylePack, StyleRegistry
@@ -113,20 +113,33 @@ def test_probe_psnr_is_infinite_for_identical_paths(packs: list[StylePack]) -> N
     assert probe_psnr(a, a) == math.inf
 
 
-def test_a_batch_equals_its_frames_one_by_one(
-    registry: StyleRegistry, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["eager", "onnxruntime"])
+def test_one_batched_forward_equals_its_frames_one_by_one(
+    packs: list[StylePack], kind: str
 ) -> None:
-    engine = Engine(registry, device="cpu", precision="fp32")
-    x = frames(4, 21, 30, seed=5)
+    net = packs[2].build_generator()
+    backend: Backend = (
+        TorchBackend(net, device=torch.device("cpu"), dtype=torch.float32)
+        if kind == "eager"
+        else OrtBackend(net, threads=1, cache_dir=None)
+    )
+    x = torch.from_numpy(frames(4, 20, 28, seed=5))
     x[1] //= 4  # a dark frame beside bright ones: instance norm must not mix them
 
-    whole = engine.stylize_batch("c", x)
-    single = np.concatenate([engine.stylize_batch("c", x[i : i + 1]) for i in range(4)])
-    monkeypatch.setitem(engine_module._CHUNK_PIXELS, "cpu", 1)  # one frame per forward pass
-    chunked = engine.stylize_batch("c", x)
+    whole = backend.run(x).numpy().astype(int)
+    single = np.concatenate([backend.run(x[i : i + 1]).numpy() for i in range(4)]).astype(int)
 
-    assert np.abs(whole.astype(int) - single.astype(int)).max() <= 1
-    assert np.array_equal(chunked, single)
+    assert np.abs(whole - single).max() <= 1
+
+
+def test_engine_batch_equals_its_frames_one_by_one(registry: StyleRegistry) -> None:
+    engine = Engine(registry, device="cpu", precision="fp32")
+    x = frames(3, 21, 30, seed=6)
+
+    whole = engine.stylize_batch("c", x)
+    single = np.concatenate([engine.stylize_batch("c", x[i : i + 1]) for i in range(3)])
+
+    assert np.array_equal(whole, single)
 
 
 def test_lru_evicts_the_least_recently_used_by_count(registry: StyleRegistry) -> None:
@@ -184,11 +197,55 @@ def test_malformed_frames_are_refused(registry: StyleRegistry, bad: object, erro
 
 
 def test_warmup_loads_the_styles(registry: StyleRegistry) -> None:
-    engine = Engine(registry, device="cpu", precision="fp32", cache_size=2)
+    engine = Engine(registry, device="cpu", precision="fp32", backend="eager", cache_size=2)
 
     engine.warmup()
 
     assert list(engine.loaded()) == ["a", "b"]  # as many as the cache holds
+
+
+@pytest.mark.slow
+def test_warming_up_on_the_cpu_turns_compiling_on(
+    packs: list[StylePack], registry: StyleRegistry
+) -> None:
+    engine = Engine(registry, device="cpu", precision="fp32")
+    engine.stylize_batch("a", frames(1, 8, 8))
+    assert not engine.loaded()["a"].startswith("compile")  # a one-shot command stays eager
+
+    engine.warmup(["a"])
+    x = frames(1, 24, 40)  # another size: the dynamic graph serves it as it is
+    y = engine.stylize_batch("a", x)
+    odd = engine.stylize_batch("a", frames(1, 13, 9))
+    engine.stylize_batch("b", x)  # loaded after warm-up: compiled as well
+
+    assert engine.loaded()["a"].startswith("compile float32")
+    assert engine.loaded()["b"].startswith("compile float32")
+    assert np.abs(y.astype(int) - reference(packs[0], x).astype(int)).max() <= 1
+    assert odd.shape == (1, 13, 9, 3)
+
+
+@pytest.mark.slow
+def test_a_broken_compiler_leaves_the_model_eager(
+    packs: list[StylePack], registry: StyleRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch._dynamo
+    import torch._functorch.config as functorch_config
+    import torch._inductor.config as inductor_config
+
+    monkeypatch.setattr(inductor_config.cpp, "cxx", ("/nonexistent/c++",))
+    monkeypatch.setattr(inductor_config, "fx_graph_cache", False)
+    monkeypatch.setattr(functorch_config, "enable_autograd_cache", False)
+    torch._dynamo.reset()  # no graph compiled by an earlier test may answer instead
+    try:
+        engine = Engine(registry, device="cpu", precision="fp32")
+        engine.warmup(["c"])
+        x = frames(1, 16, 20)
+        y = engine.stylize_batch("c", x)
+    finally:
+        torch._dynamo.reset()
+
+    assert engine.loaded()["c"].startswith("eager float32")
+    assert np.abs(y.astype(int) - reference(packs[2], x).astype(int)).max() <= 1
 
 
 def test_onnx_export_is_cached_by_weights(registry: StyleRegistry, tmp_path: Path) -> None:
