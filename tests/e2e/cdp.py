@@ -19,7 +19,6 @@ import base64
 import contextlib
 import itertools
 import json
-import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -31,6 +30,8 @@ import aiohttp
 JsonDict = dict[str, Any]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
+_PORT_FILE = "DevToolsActivePort"
+_LOG_FILE = "chromium.log"
 VIEWPORT = (1280, 800)
 
 
@@ -197,8 +198,7 @@ class Page:
 class Chromium:
     """A headless browser process in its own throwaway profile."""
 
-    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
-        self.process = process
+    def __init__(self, port: int) -> None:
         self.port = port
         self._http = aiohttp.ClientSession()
         self._pages: list[Page] = []
@@ -211,6 +211,9 @@ class Chromium:
             raise CdpError("no chromium binary")
         flags = [
             "--headless=new",
+            # Root (CI containers) or no user namespaces: Chromium's own sandbox cannot start.
+            # It only ever opens the local test page here.
+            "--no-sandbox",
             "--remote-debugging-port=0",
             "--remote-debugging-address=127.0.0.1",
             f"--user-data-dir={profile}",
@@ -223,14 +226,12 @@ class Chromium:
             "--mute-audio",
             "about:blank",
         ]
-        if os.geteuid() == 0:
-            flags.insert(0, "--no-sandbox")  # Chromium refuses to run as root otherwise
         log = await asyncio.to_thread(_log_file, profile)
         process = await asyncio.create_subprocess_exec(binary, *flags, stdout=log, stderr=log)
         browser: Chromium | None = None
         try:
-            port = await _devtools_port(profile / "DevToolsActivePort", process)
-            browser = cls(process, port)
+            port = await _devtools_port(profile, process)
+            browser = cls(port)
             yield browser
         finally:
             if browser is not None:
@@ -263,20 +264,33 @@ class Chromium:
         await self._http.close()
 
 
-async def _devtools_port(path: Path, process: asyncio.subprocess.Process) -> int:
+async def _devtools_port(profile: Path, process: asyncio.subprocess.Process) -> int:
+    """The port Chromium chose, from the file it writes once it listens."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.returncode is not None:
-            raise CdpError(f"chromium exited with status {process.returncode} before it listened")
+            raise CdpError(
+                f"chromium exited with status {process.returncode} before it listened: "
+                f"{await asyncio.to_thread(_log_tail, profile)}"
+            )
         with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
-            return int((await asyncio.to_thread(path.read_text)).splitlines()[0])
+            text = await asyncio.to_thread((profile / _PORT_FILE).read_text)
+            return int(text.splitlines()[0])
         await asyncio.sleep(0.1)
-    raise CdpError("chromium did not open its debugging port within 30 s")
+    raise CdpError(
+        "chromium did not open its debugging port within 30 s: "
+        f"{await asyncio.to_thread(_log_tail, profile)}"
+    )
 
 
 def _log_file(profile: Path) -> IO[bytes]:
     profile.mkdir(parents=True, exist_ok=True)
-    return (profile / "chromium.log").open("wb")
+    (profile / _PORT_FILE).unlink(missing_ok=True)  # a stale one would name a dead port
+    return (profile / _LOG_FILE).open("wb")
+
+
+def _log_tail(profile: Path) -> str:
+    return (profile / _LOG_FILE).read_text(errors="replace")[-1500:]
 
 
 def _write(path: Path, data: bytes) -> None:
