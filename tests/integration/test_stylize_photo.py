@@ -213,7 +213,7 @@ def test_stylize_writes_the_capped_photo(
     ("src_name", "dst_name", "style", "message"),
     [
         ("in.jpg", "out.jpg", "nope", "unknown style 'nope' (installed: tiny)"),
-        ("clip.mp4", "out.jpg", "tiny", "video stylization is not available yet"),
+        ("clip.mp4", "out.jpg", "tiny", "the output of a video must end in .mp4"),
         ("in.jpg", "out.webp", "tiny", "the output must end in .jpg, .jpeg or .png"),
         ("notes.jpg", "out.jpg", "tiny", "not a JPEG, PNG, WebP, BMP, TIFF or GIF image"),
     ],
