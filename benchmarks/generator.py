@@ -48,6 +48,8 @@ SIZES: dict[str, tuple[int, int]] = {
     "1080p": (1080, 1920),
 }
 QUICK_SIZES = ("256²", "512²")
+FULL_REPEATS = {"256²": 5, "512²": 7, "720p": 5, "1080p": 3}
+"""Timed runs at batch 1 (two fewer, at least two, at batch 8); more at the target sizes."""
 TARGET_SIZES = ("512²", "720p")
 TARGET_RATIO = 1.25
 MATMUL_N = 3072
@@ -234,7 +236,8 @@ def build_paths(
     net = pack.build_generator()
     paths = [Path_("naive fp32 (baseline)", naive_path(net, device), batched=False)]
     if device.type == "cpu":
-        for dtype in (torch.float32, torch.bfloat16):
+        # --quick keeps the baseline, ONNX Runtime and the engine (eager, not warmed up).
+        for dtype in () if quick else (torch.float32, torch.bfloat16):
             for channels_last in (False, True):
                 backend = TorchBackend(net, device=device, dtype=dtype, channels_last=channels_last)
                 layout = "channels_last" if channels_last else "NCHW"
@@ -408,7 +411,7 @@ def run(
         sizes = QUICK_SIZES if quick else tuple(SIZES)
         for size in sizes:
             batches = (1,) if quick else _batches(size, device)
-            repeats = 3 if quick or size in ("720p", "1080p") else 5
+            repeats = 3 if quick else FULL_REPEATS[size]
             bench_size(report, paths, size, batches, repeats, device, net)
         if device.type == "cpu" and not quick:
             report.notes.append(
@@ -430,7 +433,9 @@ def _batches(size: str, device: torch.device) -> tuple[int, ...]:
 
 def main(quick: bool = False, styles_dir: Path | None = None, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generator", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="two sizes, batch 1, 3 repeats")
+    parser.add_argument(
+        "--quick", action="store_true", help="two sizes, batch 1, 3 repeats, three paths"
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--styles-dir", type=Path, default=styles_dir)

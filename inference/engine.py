@@ -4,11 +4,15 @@ Synchronous by design: the pool gives each device one worker thread that owns on
 the CLI uses an engine directly. Models load lazily from their style packs and stay in an LRU
 bounded both by count and by (estimated) memory.
 
-How a model runs is chosen per device from measurements (``benchmarks/README.md``):
-on CUDA, half precision (bf16 where supported, else fp16) with channels_last and
-``cudnn.benchmark``; on a CPU with native bf16 (AVX-512 BF16 / AMX), bf16 eager PyTorch in
-channels_last, but only for a style whose bf16 output stays within ``BF16_MIN_PSNR_DB`` of
-its fp32 output on a probe image, and fp32 otherwise.
+How a model runs was chosen from measurements (``benchmarks/README.md``):
+
+- CUDA: bf16 (fp16 where the GPU lacks bf16) weights and activations, channels_last,
+  ``cudnn.benchmark``; a big batch is split only to bound memory.
+- CPU: bf16 where the CPU has it natively (AVX-512 BF16 / AMX), for each style whose bf16 output
+  stays within ``BF16_MIN_PSNR_DB`` of its fp32 output on a probe image; fp32 otherwise. Frames
+  run one at a time. A process that calls ``warmup()`` (a server) runs ``torch.compile``d
+  graphs; one that does not (a one-shot command) runs eager bf16, or ONNX Runtime for fp32,
+  and never waits for a compiler.
 """
 
 from __future__ import annotations
