@@ -128,6 +128,11 @@ class Engine:
         backend: BackendChoice = "auto",
         cache_dir: Path | None = None,
     ) -> None:
+        """``cpu_threads`` 0 keeps torch's default (all cores); set, it is process-wide.
+        ``backend`` forces one way of running ("eager", "compile", "onnxruntime"); "auto" is
+        the measured choice of the module docstring. ``cache_dir`` keeps exported ONNX models
+        (under ``onnx/``) between runs; None exports in memory.
+        """
         if cache_size < 1 or cache_mb <= 0:
             raise ValueError("cache_size must be at least 1 and cache_mb positive")
         if cpu_threads < 0:
@@ -278,7 +283,8 @@ class Engine:
     def _build(self, net: TransformerNet, dtype: torch.dtype) -> Backend:
         name = self._backend_for(dtype)
         if name == "onnxruntime":
-            return OrtBackend(net, threads=self.cpu_threads, cache_dir=self.cache_dir)
+            onnx_dir = None if self.cache_dir is None else self.cache_dir / "onnx"
+            return OrtBackend(net, threads=self.cpu_threads, cache_dir=onnx_dir)
         compiled = name == "compile"
         # Eager on the CPU ran NCHW a little faster than channels_last (benchmarks/README.md).
         channels_last = compiled or self.device.type == "cuda"

@@ -249,12 +249,12 @@ def test_a_broken_compiler_leaves_the_model_eager(
 
 
 def test_onnx_export_is_cached_by_weights(registry: StyleRegistry, tmp_path: Path) -> None:
-    cache = tmp_path / "onnx"
+    cache = tmp_path / "cache"
     x = frames(1, 12, 16)
     first = Engine(registry, device="cpu", precision="fp32", backend="onnxruntime", cache_dir=cache)
     y1 = first.stylize_batch("a", x)
     first.stylize_batch("b", x)
-    files = sorted(cache.glob("*.onnx"))
+    files = sorted((cache / "onnx").glob("*.onnx"))
     stamps = [f.stat().st_mtime_ns for f in files]
 
     second = Engine(
@@ -263,7 +263,7 @@ def test_onnx_export_is_cached_by_weights(registry: StyleRegistry, tmp_path: Pat
     y2 = second.stylize_batch("a", x)
 
     assert len(files) == 2  # one per style's weights
-    assert [f.stat().st_mtime_ns for f in sorted(cache.glob("*.onnx"))] == stamps
+    assert [f.stat().st_mtime_ns for f in sorted((cache / "onnx").glob("*.onnx"))] == stamps
     assert np.array_equal(y1, y2)
 
 
