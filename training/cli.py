@@ -10,13 +10,12 @@ from pathlib import Path
 import torch
 
 from inference.errors import ArtistoError
+from training.data import SHARED_DATA
 from training.evaluate import evaluate, torch_generator
 from training.recipe import Recipe, RecipeError
 from training.train import StyleInfo, TrainJob, pick_validation, train
 
 log = logging.getLogger(__name__)
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _default_data(sub: str) -> Path:

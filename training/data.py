@@ -11,11 +11,19 @@ from PIL import Image, ImageOps
 
 from training.recipe import StylePrep
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""The project's shared data folder (photos, paintings, clips) beside the checkout."""
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
 def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def crop_to_multiple_of_4(image: Image.Image) -> Image.Image:
+    """Crop the right and bottom edges so the generator takes the image as it is."""
+    return image.crop((0, 0, image.width // 4 * 4, image.height // 4 * 4))
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:

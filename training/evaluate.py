@@ -18,7 +18,7 @@ import av
 import torch
 from PIL import Image
 
-from training.data import load_photo, to_tensor
+from training.data import crop_to_multiple_of_4, load_photo, to_tensor
 from training.motion import pan_zoom_thetas, warp
 
 Generator = Callable[[torch.Tensor], torch.Tensor]
@@ -26,10 +26,6 @@ Generator = Callable[[torch.Tensor], torch.Tensor]
 
 NOISE_SIGMA = 2.0
 STATIC_THRESHOLD = 2.0
-
-
-def _crop4(image: Image.Image) -> Image.Image:
-    return image.crop((0, 0, image.width // 4 * 4, image.height // 4 * 4))
 
 
 @torch.no_grad()
@@ -87,7 +83,7 @@ def read_clip(path: Path, *, max_side: int, max_frames: int) -> list[torch.Tenso
         for frame in container.decode(video=0):
             image: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
             image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            frames.append(to_tensor(_crop4(image)))
+            frames.append(to_tensor(crop_to_multiple_of_4(image)))
             if len(frames) >= max_frames:
                 break
     return frames
@@ -125,7 +121,7 @@ class StabilityReport:
 
 def evaluate(generate: Generator, photos: Sequence[Path], *, size: int = 384,
              clip: Path | None = None, clip_frames: int = 40) -> StabilityReport:  # fmt: skip
-    images = [to_tensor(_crop4(load_photo(p, size))) for p in photos]
+    images = [to_tensor(crop_to_multiple_of_4(load_photo(p, size))) for p in photos]
     flicker = noise_flicker(generate, images)
     warp_out, warp_in = warping_error(generate, images[0])
     clip_out = clip_in = None

@@ -15,10 +15,9 @@ from PIL import Image, ImageDraw, ImageFont
 from inference.engine import Engine
 from inference.photo import PhotoOptions, stylize_photo
 from inference.registry import StyleRegistry
+from training.data import SHARED_DATA
 from training.report import grid
 from training.train import pick_validation
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _fit(image: Image.Image, cell: int) -> Image.Image:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
+from training.data import SHARED_DATA
 from training.evaluate import StabilityReport, evaluate, torch_generator
 from training.recipe import Recipe
 from training.train import StyleInfo, TrainJob, pick_validation, train
@@ -29,7 +30,6 @@ from training.train import StyleInfo, TrainJob, pick_validation, train
 log = logging.getLogger(__name__)
 
 CATALOG = Path(__file__).with_name("catalog.toml")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,14 @@ from tqdm import tqdm
 
 from inference.nets import TransformerNet
 from inference.registry import NetSpec, StyleMeta, StylePack, write_pack
-from training.data import PhotoCrops, image_files, load_photo, prepare_style_image, to_tensor
+from training.data import (
+    PhotoCrops,
+    crop_to_multiple_of_4,
+    image_files,
+    load_photo,
+    prepare_style_image,
+    to_tensor,
+)
 from training.losses import (
     content_loss,
     gram,
@@ -90,11 +97,6 @@ def pick_validation(val_dir: Path, count: int = 4) -> list[Path]:
     return chosen[:count]
 
 
-def _multiple_of_4(image: Image.Image) -> Image.Image:
-    w, h = image.width // 4 * 4, image.height // 4 * 4
-    return image.crop((0, 0, w, h))
-
-
 class Trainer:
     def __init__(self, job: TrainJob) -> None:
         self.job = job
@@ -121,7 +123,9 @@ class Trainer:
             feats = self.vgg(to_tensor(self.style_image).unsqueeze(0).to(self.device))
             self.style_grams = {name: gram(feats[name]) for name in r.style_layers}
         self.data = PhotoCrops(job.data_dir, r.size, seed=r.seed)
-        self.val_images = [_multiple_of_4(load_photo(p, 256)) for p in pick_validation(job.val_dir)]
+        self.val_images = [
+            crop_to_multiple_of_4(load_photo(p, 256)) for p in pick_validation(job.val_dir)
+        ]
         self.motion = MotionRange(
             r.stability.max_shift_px, r.stability.max_rotate_deg, r.stability.max_zoom
         )
@@ -310,7 +314,9 @@ class Trainer:
             recipe=_recipe_summary(r, self.history),
         )
         preview_source = load_photo(pick_validation(job.val_dir, 1)[0], r.work_side)
-        preview = tensors_to_row(self.stylize(_multiple_of_4(preview_source)).unsqueeze(0))[0]
+        preview = tensors_to_row(self.stylize(crop_to_multiple_of_4(preview_source)).unsqueeze(0))[
+            0
+        ]
         painting = self.style_image.copy()
         painting.thumbnail((512, 512), Image.Resampling.LANCZOS)
         return write_pack(job.pack_dir, self.net.cpu().eval(), meta, painting, preview)
