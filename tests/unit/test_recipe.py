@@ -1,0 +1,45 @@
+"""Recipes and the training command's options refuse bad values with a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.cli import _parse_crop
+from training.recipe import Recipe, RecipeError
+
+
+def test_recipe_round_trips_through_its_dict() -> None:
+    recipe = Recipe().with_overrides(
+        size=96, **{"weights.style": 12.0, "style_prep.crop": (0.1, 0.2, 0.5, 0.5)}
+    )
+    assert Recipe.from_dict(recipe.to_dict()) == recipe
+
+
+def test_unknown_recipe_keys_are_named(tmp_path: Path) -> None:
+    with pytest.raises(RecipeError, match="unknown recipe keys: sizee"):
+        Recipe.from_dict({"sizee": 128})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("size = [", encoding="utf-8")
+    with pytest.raises(RecipeError, match="not valid TOML"):
+        Recipe.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0.1,0.2,0.5", "takes x,y,w,h fractions"),
+        ("a,b,c,d", "takes x,y,w,h fractions"),
+        ("0.5,0.5,0.8,0.2", "is not inside the painting"),
+        ("0,0,0,1", "is not inside the painting"),
+    ],
+)
+def test_bad_style_crops_are_refused(text: str, message: str) -> None:
+    with pytest.raises(RecipeError, match=message):
+        _parse_crop(text)
+
+
+def test_a_good_style_crop_parses() -> None:
+    assert _parse_crop("0.04,0.12,0.92,0.8") == (0.04, 0.12, 0.92, 0.8)
+    assert _parse_crop(None) is None
