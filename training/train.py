@@ -117,6 +117,8 @@ class Trainer:
             if output_conv.bias is not None:
                 torch.nn.init.zeros_(output_conv.bias)
         self.net = self.net.to(self.device).to(memory_format=memory_format)
+        if not self.use_amp:
+            speed_up_output_conv_backward(self.net.output_conv)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=r.lr)
         self.style_image = prepare_style_image(job.style_image, r.size, r.style_prep)
         with torch.no_grad():
@@ -320,6 +322,25 @@ class Trainer:
         painting = self.style_image.copy()
         painting.thumbnail((512, 512), Image.Resampling.LANCZOS)
         return write_pack(job.pack_dir, self.net.cpu().eval(), meta, painting, preview)
+
+
+def speed_up_output_conv_backward(conv: torch.nn.Conv2d) -> None:
+    """Feed the 9×9 conv to RGB in channels_last on the CPU.
+
+    oneDNN's backward for a three-channel output in the default layout was 40% of the
+    generator's training time (about four times its channels_last cost); the math is the same.
+    """
+
+    def to_channels_last(_: torch.nn.Module, args: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
+        return (args[0].contiguous(memory_format=torch.channels_last),)
+
+    def back_to_contiguous(
+        _: torch.nn.Module, __: tuple[torch.Tensor], output: torch.Tensor
+    ) -> torch.Tensor:
+        return output.contiguous()
+
+    conv.register_forward_pre_hook(to_channels_last)
+    conv.register_forward_hook(back_to_contiguous)
 
 
 def _recipe_summary(recipe: Recipe, history: dict[str, list[float]]) -> dict[str, Any]:
