@@ -361,7 +361,7 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _pick_pack(styles_dir: Path | None, scratch: Path) -> tuple[StylePack, str]:
+def pick_pack(styles_dir: Path | None, scratch: Path) -> tuple[StylePack, str]:
     """A shipped base-16 style when there is one, else a random base-16 net (speed does not
     depend on the weights, only the PSNR column does)."""
     registry = StyleRegistry.discover(styles_dir)
@@ -371,11 +371,14 @@ def _pick_pack(styles_dir: Path | None, scratch: Path) -> tuple[StylePack, str]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = TransformerNet()
-    meta = StyleMeta("random16", "Random", "nobody", net=NetSpec())
+    # Work side as the shipped recipe sets it, for benchmarks of the whole photo pipeline.
+    meta = StyleMeta("random16", "Random", "nobody", net=NetSpec(), work_side=512)
     painting = probe_image(96, 96)[0]
     from PIL import Image
 
-    return write_pack(scratch / "random16", net, meta, Image.fromarray(painting)), "random init"
+    return write_pack(
+        scratch / "styles" / "random16", net, meta, Image.fromarray(painting)
+    ), "random init"
 
 
 def run(
@@ -386,7 +389,7 @@ def run(
     device = choose_device(cast("DevicePreference", device_name))
     with tempfile.TemporaryDirectory(prefix="artisto-bench-") as tmp:
         scratch = Path(tmp)
-        pack, source = _pick_pack(styles_dir, scratch)
+        pack, source = pick_pack(styles_dir, scratch)
         net = pack.build_generator()
         where = (
             torch.cuda.get_device_name(device)

@@ -71,6 +71,7 @@ def _cmd_stylize(args: argparse.Namespace, settings: Settings) -> int:
         device=settings.inference.device,
         jpeg_quality=settings.inference.jpeg_quality,
         video_max_side=settings.inference.video_max_side,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -167,8 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_positive_int, default=384, help="processing size")
     p.add_argument("--no-write", action="store_true", help="print only; leave style.toml as is")
 
-    p = command("bench", _cmd_bench, "Benchmark the generator and the video pipeline.")
-    p.add_argument("which", nargs="?", choices=["generator", "video", "all"], default="all")
+    p = command("bench", _cmd_bench, "Benchmark the generator, the photo and the video pipelines.")
+    p.add_argument(
+        "which", nargs="?", choices=["generator", "photo", "video", "all"], default="all"
+    )
     p.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
 
     p = command("db", _cmd_db_upgrade, "Database commands.")

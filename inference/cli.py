@@ -55,11 +55,14 @@ def stylize_command(
     device: str,
     jpeg_quality: int,
     video_max_side: int,
+    cache_dir: Path | None = None,
 ) -> int:
-    """Stylize a photo file into ``output`` (.jpg, .jpeg or .png), or a video into an .mp4."""
+    """Stylize a photo file into ``output`` (.jpg, .jpeg or .png), or a video into an .mp4.
+
+    ``cache_dir`` keeps the engine's ONNX exports, so later runs skip exporting the style."""
     if input.suffix.lower() in VIDEO_SUFFIXES:
         side = min(max_side, video_max_side) if max_side else video_max_side
-        return _stylize_video_file(input, output, style, side, styles_dir, device)
+        return _stylize_video_file(input, output, style, side, styles_dir, device, cache_dir)
     fmt = OUTPUT_FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise ArtistoError(f"{output}: the output must end in .jpg, .jpeg or .png")
@@ -69,7 +72,8 @@ def stylize_command(
     from inference.engine import DevicePreference, Engine  # torch only for a sound request
 
     start = time.perf_counter()
-    engine = Engine(registry, device=cast("DevicePreference", device))  # checked by Engine
+    # the device name is checked by Engine
+    engine = Engine(registry, device=cast("DevicePreference", device), cache_dir=cache_dir)
     options = PhotoOptions(
         max_side=max_side or DEFAULT_MAX_SIDE,
         work_side=pack.meta.work_side,
@@ -92,7 +96,13 @@ def stylize_command(
 
 
 def _stylize_video_file(
-    input: Path, output: Path, style: str, max_side: int, styles_dir: Path | None, device: str
+    input: Path,
+    output: Path,
+    style: str,
+    max_side: int,
+    styles_dir: Path | None,
+    device: str,
+    cache_dir: Path | None,
 ) -> int:
     """The video branch: a GIF comes out as a silent MP4, anything else keeps its sound.
 
@@ -110,7 +120,7 @@ def _stylize_video_file(
 
     from inference.engine import DevicePreference, Engine
 
-    engine = Engine(registry, device=cast("DevicePreference", device))
+    engine = Engine(registry, device=cast("DevicePreference", device), cache_dir=cache_dir)
     big = 2 * 1024**3
     options = VideoOptions(
         max_side=max_side,
