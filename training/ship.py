@@ -8,6 +8,12 @@ Runs resume from their checkpoints, so the command can be stopped and started ag
 Each finished style is evaluated (``artisto eval``'s metrics) and copied into
 ``inference/styles/NAME``. With ``--ablation``, the same recipe without the stability terms
 is trained too, and its noise flicker is written beside the stabilized one.
+
+A CPU run outlives a working session, and only the repository outlives the machine: ``--park``
+copies the checkpoint of every run not yet installed into ``training/parked/NAME.pt``
+(about 5 MB each: weights, optimizer state, loss history, random states), to commit; a run
+folder without a checkpoint starts from its parked one. Installing a style deletes its
+parked checkpoints.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from training.train import StyleInfo, TrainJob, pick_validation, train
 log = logging.getLogger(__name__)
 
 CATALOG = Path(__file__).with_name("catalog.toml")
+PARKED_DIR = Path(__file__).with_name("parked")
+ABLATION_SUFFIX = "_nostab"
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,32 @@ def _evaluate(pack: StylePack, data: Path) -> StabilityReport:
     )
 
 
+def park(runs: Path, names: list[str], parked: Path = PARKED_DIR) -> list[Path]:
+    """Copy the checkpoints of ``names`` (and their ablation twins) found under ``runs``."""
+    copied = []
+    for name in names:
+        for run in (name, name + ABLATION_SUFFIX):
+            checkpoint = runs / run / "checkpoint.pt"
+            if checkpoint.is_file():
+                parked.mkdir(parents=True, exist_ok=True)
+                target = parked / f"{run}.pt"
+                shutil.copyfile(checkpoint, target)
+                copied.append(target)
+    return copied
+
+
+def unpark(run_dir: Path, parked: Path = PARKED_DIR) -> bool:
+    """Start a run folder that has no checkpoint from its parked one, if there is one."""
+    source = parked / f"{run_dir.name}.pt"
+    checkpoint = run_dir / "checkpoint.pt"
+    if checkpoint.is_file() or not source.is_file():
+        return False
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, checkpoint)
+    log.info("ship.unparked run=%s from=%s", run_dir.name, source)
+    return True
+
+
 def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
     data: Path = args.data
     base = Recipe.load(args.recipe) if args.recipe else Recipe()
@@ -79,6 +113,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
 
     def job(name: str, recipe: Recipe) -> TrainJob:
         run_dir = args.runs / name
+        unpark(run_dir)
         return TrainJob(
             name=entry.name,
             style_image=data / "styles" / entry.painting,
@@ -96,7 +131,8 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
     pack = train(job(entry.name, recipe))
     metrics = _evaluate(pack, data).as_metrics()
     if args.ablation:
-        twin = train(job(f"{entry.name}_nostab", recipe.with_overrides(stability_on=False)))
+        twin_recipe = recipe.with_overrides(stability_on=False)
+        twin = train(job(entry.name + ABLATION_SUFFIX, twin_recipe))
         twin_metrics = _evaluate(twin, data).as_metrics()
         update_metrics(twin.path, twin_metrics)
         metrics["noise_flicker_unstabilized"] = twin_metrics["noise_flicker"]
@@ -111,6 +147,8 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
         load_pack(target)
+        for run in (entry.name, entry.name + ABLATION_SUFFIX):
+            (PARKED_DIR / f"{run}.pt").unlink(missing_ok=True)
         log.info("ship.installed style=%s path=%s", entry.name, target)
 
 
@@ -125,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--ablation", action="store_true", help="also train without stability")
     parser.add_argument("--no-install", dest="install", action="store_false")
+    parser.add_argument(
+        "--park",
+        action="store_true",
+        help=f"copy unfinished runs' checkpoints into {PARKED_DIR.parent.name}/{PARKED_DIR.name}/ "
+        "and exit",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     entries = read_catalog()
@@ -134,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"not in the catalog: {', '.join(sorted(unknown))}")
         entries = [e for e in entries if e.name in wanted]
+    if args.park:
+        pending = [e.name for e in entries if not (SHIPPED_STYLES_DIR / e.name).is_dir()]
+        for path in park(args.runs, pending):
+            log.info("ship.parked path=%s", path)
+        return 0
     for entry in entries:
         ship_style(entry, args)
     return 0

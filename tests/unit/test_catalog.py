@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from training.recipe import Recipe
-from training.ship import SHARED_DATA, _merge, _painting_info, read_catalog
+from training.ship import SHARED_DATA, _merge, _painting_info, park, read_catalog, unpark
 
 
 def test_every_catalog_entry_has_its_painting_and_a_valid_recipe() -> None:
@@ -23,3 +25,19 @@ def test_merge_reaches_into_sections_without_dropping_siblings() -> None:
     merged = _merge(base, {"weights": {"style": 9.0}})
     assert merged == {"weights": {"style": 9.0, "content": 1.0}, "size": 128}
     assert base["weights"] == {"style": 1.0, "content": 1.0}
+
+
+def test_parked_checkpoints_go_out_and_come_back(tmp_path: Path) -> None:
+    runs, parked = tmp_path / "runs", tmp_path / "parked"
+    for run in ("wave", "wave_nostab", "other"):
+        (runs / run).mkdir(parents=True)
+        (runs / run / "checkpoint.pt").write_bytes(run.encode())
+
+    copied = park(runs, ["wave", "absent"], parked)
+
+    assert sorted(p.name for p in copied) == ["wave.pt", "wave_nostab.pt"]
+    fresh = tmp_path / "next-session" / "wave"
+    assert unpark(fresh, parked)
+    assert (fresh / "checkpoint.pt").read_bytes() == b"wave"
+    assert not unpark(fresh, parked), "a run's own checkpoint wins over the parked one"
+    assert not unpark(tmp_path / "next-session" / "never-parked", parked)
