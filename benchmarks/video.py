@@ -9,6 +9,7 @@ Prints Markdown tables to paste into benchmarks/README.md.
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import sys
@@ -89,9 +90,21 @@ def throughput_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(quick: bool = False) -> int:
-    seconds = QUICK_SECONDS if quick else SECONDS
-    sides = QUICK_SIDES if quick else SIDES
+def main(quick: bool = False, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.video", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="4 s clips at 360 and 512 px")
+    parser.add_argument("--sides", help="comma-separated processed sizes (default 360,512,720)")
+    parser.add_argument("--seconds", type=float, help="clip length (default 30)")
+    args = parser.parse_args([] if argv is None else argv)
+    quick = quick or args.quick
+    seconds = args.seconds or (QUICK_SECONDS if quick else SECONDS)
+    sides = (
+        tuple(int(s) for s in args.sides.split(","))
+        if args.sides
+        else QUICK_SIDES
+        if quick
+        else SIDES
+    )
     with workdir() as tmp:
         scratch = Path(tmp)
         started = time.perf_counter()
@@ -126,4 +139,4 @@ def main(quick: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(quick="--quick" in sys.argv))
+    sys.exit(main(argv=sys.argv[1:]))
