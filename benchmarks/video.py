@@ -54,9 +54,9 @@ class Row:
         return 1 - self.stylize_s / self.wall_s
 
 
-def run_case(clip: Path, label: str, side: int, scratch: Path) -> Row:
+def run_case(clip: Path, label: str, side: int, scratch: Path, style: str | None) -> Row:
     """One clip at one size, in this (fresh) process."""
-    stylize, generator = make_generator(scratch / f"gen-{os.getpid()}")
+    stylize, generator = make_generator(scratch / f"gen-{os.getpid()}", style)
     options = VideoOptions(
         max_side=side, limits=VideoLimits(max_seconds=SECONDS + 1, max_input_bytes=1 << 31)
     )
@@ -95,6 +95,7 @@ def main(quick: bool = False, argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="4 s clips at 360 and 512 px")
     parser.add_argument("--sides", help="comma-separated processed sizes (default 360,512,720)")
     parser.add_argument("--seconds", type=float, help="clip length (default 30)")
+    parser.add_argument("--style", help="an installed style (default: random weights)")
     args = parser.parse_args([] if argv is None else argv)
     quick = quick or args.quick
     seconds = args.seconds or (QUICK_SECONDS if quick else SECONDS)
@@ -120,21 +121,21 @@ def main(quick: bool = False, argv: list[str] | None = None) -> int:
             for side in sides:
                 # A fresh process per case: peak RSS belongs to that case alone.
                 with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-                    row = pool.submit(run_case, clip, label, side, scratch).result()
+                    row = pool.submit(run_case, clip, label, side, scratch, args.style).result()
                 print(
                     f"{label} @ {side}: {row.fps:.2f} fps, {row.peak_rss_mb:.0f} MB",
                     file=sys.stderr,
                 )
                 rows.append(row)
         print("## Video\n")
-        print(f"Generator: base-16 TransformerNet, random weights; {rows[0].generator}.")
+        print(f"Generator: {rows[0].generator}.")
         print(
             f"CPU: {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "
             f"threads; load average {os.getloadavg()[0]:.1f} at the end (shared machine).\n"
         )
         print(throughput_table(rows))
         print()
-        print(smoothness_report(scratch, frames=40 if quick else 200))
+        print(smoothness_report(scratch, frames=40 if quick else 200, style=args.style))
     return 0
 
 

@@ -35,17 +35,26 @@ def random_net(seed: int = 0) -> TransformerNet:
     return TransformerNet(16).eval()
 
 
-def make_generator(workdir: Path, seed: int = 0) -> tuple[Stylize, str]:
-    """A batch stylize function (the engine, a throw-away pack) and what it runs on."""
-    meta = StyleMeta(name="bench_random", title="Random", artist="torch.manual_seed")
-    painting = Image.fromarray(np.random.default_rng(seed).integers(0, 256, (64, 64, 3), np.uint8))
-    write_pack(workdir / "styles" / "bench_random", random_net(seed), meta, painting)
-    engine = Engine(StyleRegistry.discover(workdir / "styles"), cache_dir=workdir / "cache")
-    engine.warmup(["bench_random"])
+def make_generator(workdir: Path, style: str | None = None, seed: int = 0) -> tuple[Stylize, str]:
+    """A batch stylize function run by the engine, and what it runs on: the installed
+    ``style``, or a throw-away pack with random weights (same speed, not the same flicker)."""
+    if style is None:
+        style = "bench_random"
+        meta = StyleMeta(name=style, title="Random", artist="torch.manual_seed")
+        rng = np.random.default_rng(seed)
+        painting = Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8))
+        write_pack(workdir / "styles" / style, random_net(seed), meta, painting)
+        registry, net = StyleRegistry.discover(workdir / "styles"), "random weights"
+    else:
+        registry, net = StyleRegistry.discover(), f"style {style!r}"
+    engine = Engine(registry, cache_dir=workdir / "cache")
+    engine.warmup([style])
     described = ", ".join(engine.loaded().values())
+    chosen = style
     return (
-        lambda frames: engine.stylize_batch("bench_random", frames),
-        f"inference.engine.Engine on {engine.device} ({described}, {engine.cpu_threads} threads)",
+        lambda frames: engine.stylize_batch(chosen, frames),
+        f"base-16 TransformerNet, {net}; inference.engine.Engine on {engine.device} "
+        f"({described}, {engine.cpu_threads} threads)",
     )
 
 

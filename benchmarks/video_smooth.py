@@ -121,8 +121,10 @@ def _measure(
     return stats
 
 
-def smoothness_report(scratch: Path, *, frames: int = 200, side: int = 512) -> str:
-    stylize, generator = make_generator(scratch / "gen-smooth")
+def smoothness_report(
+    scratch: Path, *, frames: int = 200, side: int = 512, style: str | None = None
+) -> str:
+    stylize, generator = make_generator(scratch / "gen-smooth", style)
     threshold = VideoOptions().temporal_threshold
     real = _measure(stylize, _vtest_frames(side, frames), threshold, pan=False)
     pan = _measure(stylize, _pan_frames(side, min(frames, 60)), threshold, pan=True)
@@ -130,7 +132,7 @@ def smoothness_report(scratch: Path, *, frames: int = 200, side: int = 512) -> s
         [
             f"### Temporal pass (vtest.mp4, first {frames} frames at {side} px; "
             f"synthetic pan {min(frames, 60)} frames; threshold {threshold})\n",
-            f"Generator: base-16 TransformerNet, random weights; {generator}.\n",
+            f"Generator: {generator}.\n",
             "| measure | input | pass off | pass on |",
             "| --- | ---: | ---: | ---: |",
             f"| vtest background flicker ({real.mean('still_share'):.0%} of pixels still) | "
