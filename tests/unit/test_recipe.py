@@ -1,4 +1,4 @@
-"""Recipes and the training command's options refuse bad values with a clear message."""
+"""Recipes and the training command's options: clear refusals of bad values, the step size."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from training.cli import _parse_crop
 from training.recipe import Recipe, RecipeError
+from training.train import learning_rate
 
 
 def test_recipe_round_trips_through_its_dict() -> None:
@@ -43,3 +44,12 @@ def test_bad_style_crops_are_refused(text: str, message: str) -> None:
 def test_a_good_style_crop_parses() -> None:
     assert _parse_crop("0.04,0.12,0.92,0.8") == (0.04, 0.12, 0.92, 0.8)
     assert _parse_crop(None) is None
+
+
+def test_the_step_size_warms_up_holds_then_decays_to_a_tenth() -> None:
+    recipe = Recipe().with_overrides(lr=0.004, warmup_iters=10, iters=100)
+    ramp = [learning_rate(recipe, i) for i in range(10)]
+    assert ramp == sorted(ramp) and ramp[0] == pytest.approx(0.0004)
+    assert learning_rate(recipe, 10) == learning_rate(recipe, 74) == 0.004
+    assert learning_rate(recipe, 75) == pytest.approx(0.004)
+    assert learning_rate(recipe, 99) == pytest.approx(0.0004, rel=0.05)
