@@ -294,7 +294,7 @@ class Trainer:
         log.info(
             "train.finished",
             extra={
-                "name": job.name,
+                "style": job.name,
                 "iters": r.iters,
                 "seconds": round(time.monotonic() - started),
             },

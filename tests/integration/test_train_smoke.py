@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 
@@ -52,8 +53,12 @@ def _recipe(**overrides: object) -> Recipe:
 
 
 def test_three_iterations_make_a_loadable_pack(
-    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
+    tmp_path: Path,
+    folders: tuple[Path, Path, Path],
+    vgg_cache: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)  # as `artisto train` logs: every record is really built
     photos, val, painting = folders
     job = TrainJob(
         name="tiny", style_image=painting, data_dir=photos, val_dir=val,
@@ -74,6 +79,8 @@ def test_three_iterations_make_a_loadable_pack(
     ]  # fmt: skip
     assert len(list((run / "heatmaps").iterdir())) == 3
     assert tomllib.loads((run / "recipe.toml").read_text())["size"] == 32
+    finished = [r for r in caplog.records if r.getMessage() == "train.finished"]
+    assert [getattr(r, "style", None) for r in finished] == ["tiny"]
 
 
 def test_resume_continues_from_the_checkpoint(
