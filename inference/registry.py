@@ -327,7 +327,10 @@ def write_pack(
         _save_jpeg(
             preview if preview is not None else style_image, tmp / PREVIEW_FILE, PREVIEW_MAX_SIDE
         )
+        # mkdtemp and safetensors create owner-only files; a pack is read by the service user.
         tmp.chmod(0o755)
+        for file in tmp.iterdir():
+            file.chmod(0o644)
         if dest.exists():
             shutil.rmtree(dest)
         tmp.rename(dest)

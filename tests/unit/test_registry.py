@@ -36,6 +36,12 @@ def test_written_pack_loads_back_with_its_meta_and_fp16_weights(tmp_path: Path) 
     assert load_pack(pack.path) == pack
 
 
+def test_written_pack_is_readable_by_other_users(tmp_path: Path) -> None:
+    pack = make_tiny_pack(tmp_path)
+    modes = {f.name: f.stat().st_mode & 0o777 for f in [pack.path, *pack.path.iterdir()]}
+    assert modes == dict.fromkeys(modes, 0o644) | {pack.path.name: 0o755}
+
+
 def test_built_generator_reproduces_the_net_that_was_written(tmp_path: Path) -> None:
     pack = make_tiny_pack(tmp_path, seed=3)
     original = tiny_generator(seed=3)
