@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 CATALOG = Path(__file__).with_name("catalog.toml")
 PARKED_DIR = Path(__file__).with_name("parked")
 ABLATION_SUFFIX = "_nostab"
+UNSTABILIZED_METRIC = "noise_flicker_unstabilized"
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,30 @@ def _evaluate(pack: StylePack, data: Path) -> StabilityReport:
     )
 
 
-def park(runs: Path, names: list[str], parked: Path = PARKED_DIR) -> list[Path]:
-    """Copy the checkpoints of ``names`` (and their ablation twins) found under ``runs``."""
+def park(runs: Path, run_names: list[str], parked: Path = PARKED_DIR) -> list[Path]:
+    """Copy the checkpoints of the named run folders under ``runs`` that have one."""
     copied = []
-    for name in names:
-        for run in (name, name + ABLATION_SUFFIX):
-            checkpoint = runs / run / "checkpoint.pt"
-            if checkpoint.is_file():
-                parked.mkdir(parents=True, exist_ok=True)
-                target = parked / f"{run}.pt"
-                shutil.copyfile(checkpoint, target)
-                copied.append(target)
+    for run in run_names:
+        checkpoint = runs / run / "checkpoint.pt"
+        if checkpoint.is_file():
+            parked.mkdir(parents=True, exist_ok=True)
+            target = parked / f"{run}.pt"
+            shutil.copyfile(checkpoint, target)
+            copied.append(target)
     return copied
+
+
+def unfinished_runs(entries: list[CatalogEntry], shipped: Path = SHIPPED_STYLES_DIR) -> list[str]:
+    """Runs still to finish: styles not installed, and their twins; the twins of installed
+    styles whose no-stability figure is missing."""
+    runs = []
+    for entry in entries:
+        twin = entry.name + ABLATION_SUFFIX
+        if not (shipped / entry.name).is_dir():
+            runs += [entry.name, twin]
+        elif UNSTABILIZED_METRIC not in load_pack(shipped / entry.name).meta.metrics:
+            runs.append(twin)
+    return runs
 
 
 def unpark(run_dir: Path, parked: Path = PARKED_DIR) -> bool:
@@ -135,7 +148,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         twin = train(job(entry.name + ABLATION_SUFFIX, twin_recipe))
         twin_metrics = _evaluate(twin, data).as_metrics()
         update_metrics(twin.path, twin_metrics)
-        metrics["noise_flicker_unstabilized"] = twin_metrics["noise_flicker"]
+        metrics[UNSTABILIZED_METRIC] = twin_metrics["noise_flicker"]
         metrics["warp_error_unstabilized"] = twin_metrics["warp_error"]
     pack = update_metrics(pack.path, metrics)
     log.info("ship.evaluated style=%s metrics=%s", entry.name, metrics)
@@ -147,7 +160,8 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
         load_pack(target)
-        for run in (entry.name, entry.name + ABLATION_SUFFIX):
+        finished = [entry.name, entry.name + ABLATION_SUFFIX] if args.ablation else [entry.name]
+        for run in finished:
             (PARKED_DIR / f"{run}.pt").unlink(missing_ok=True)
         log.info("ship.installed style=%s path=%s", entry.name, target)
 
@@ -179,8 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"not in the catalog: {', '.join(sorted(unknown))}")
         entries = [e for e in entries if e.name in wanted]
     if args.park:
-        pending = [e.name for e in entries if not (SHIPPED_STYLES_DIR / e.name).is_dir()]
-        for path in park(args.runs, pending):
+        for path in park(args.runs, unfinished_runs(entries)):
             log.info("ship.parked path=%s", path)
         return 0
     for entry in entries:

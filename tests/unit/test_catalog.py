@@ -1,11 +1,21 @@
-"""The shipped-style catalog names real paintings and valid recipes."""
+"""The shipped-style catalog names real paintings and valid recipes; unfinished runs park."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tests.fixtures_packs import make_tiny_pack
 from training.recipe import Recipe
-from training.ship import SHARED_DATA, _merge, _painting_info, park, read_catalog, unpark
+from training.ship import (
+    SHARED_DATA,
+    CatalogEntry,
+    _merge,
+    _painting_info,
+    park,
+    read_catalog,
+    unfinished_runs,
+    unpark,
+)
 
 
 def test_every_catalog_entry_has_its_painting_and_a_valid_recipe() -> None:
@@ -33,7 +43,7 @@ def test_parked_checkpoints_go_out_and_come_back(tmp_path: Path) -> None:
         (runs / run).mkdir(parents=True)
         (runs / run / "checkpoint.pt").write_bytes(run.encode())
 
-    copied = park(runs, ["wave", "absent"], parked)
+    copied = park(runs, ["wave", "wave_nostab", "absent"], parked)
 
     assert sorted(p.name for p in copied) == ["wave.pt", "wave_nostab.pt"]
     fresh = tmp_path / "next-session" / "wave"
@@ -41,3 +51,11 @@ def test_parked_checkpoints_go_out_and_come_back(tmp_path: Path) -> None:
     assert (fresh / "checkpoint.pt").read_bytes() == b"wave"
     assert not unpark(fresh, parked), "a run's own checkpoint wins over the parked one"
     assert not unpark(tmp_path / "next-session" / "never-parked", parked)
+
+
+def test_unfinished_runs_are_uninstalled_styles_and_missing_ablations(tmp_path: Path) -> None:
+    entries = [CatalogEntry(name, f"{name}.jpg", "🎨") for name in ("new", "half", "done")]
+    make_tiny_pack(tmp_path, "half")
+    make_tiny_pack(tmp_path, "done", metrics={"noise_flicker_unstabilized": 9.0})
+
+    assert unfinished_runs(entries, tmp_path) == ["new", "new_nostab", "half_nostab"]
