@@ -10,10 +10,10 @@ Each finished style is evaluated (``artisto eval``'s metrics) and copied into
 is trained too, and its noise flicker is written beside the stabilized one.
 
 A CPU run outlives a working session, and only the repository outlives the machine: ``--park``
-copies the checkpoint of every run not yet installed into ``training/parked/NAME.pt``
-(about 5 MB each: weights, optimizer state, loss history, random states), to commit; a run
-folder without a checkpoint starts from its parked one. Installing a style deletes its
-parked checkpoints.
+copies the checkpoint of every unfinished run (a style not installed, an ablation twin not
+recorded) into ``training/parked/NAME.pt`` (about 5 MB each: weights, optimizer state, loss
+history, random states), to commit; a run folder without a checkpoint starts from its parked
+one. Installing a style deletes its parked checkpoints.
 """
 
 from __future__ import annotations
