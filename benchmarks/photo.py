@@ -38,7 +38,7 @@ from inference.engine import Engine
 from inference.media.image import decode_image, encode_image, finish_photo, fit_within
 from inference.photo import PhotoOptions, stylize_photo
 from inference.registry import StylePack, StyleRegistry
-from training.data import SHARED_DATA
+from training.data import SHARED_DATA, crop_to_multiple_of_4
 
 PHONE_SIZE = (4032, 3024)
 SOURCE_PHOTO = SHARED_DATA / "photos" / "val" / "gcompris_music-mexico.jpg"
@@ -90,7 +90,7 @@ def naive_pipeline(pack: StylePack, max_side: int) -> Callable[[bytes], Timing]:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             capped = fit_within(img.convert("RGB"), max_side)
-        capped = capped.crop((0, 0, capped.width // 4 * 4, capped.height // 4 * 4))
+        capped = crop_to_multiple_of_4(capped)
         decoded = time.perf_counter()
         styled = generator(np.asarray(capped)[np.newaxis])
         stylized = time.perf_counter()

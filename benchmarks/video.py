@@ -99,13 +99,9 @@ def main(quick: bool = False, argv: list[str] | None = None) -> int:
     args = parser.parse_args([] if argv is None else argv)
     quick = quick or args.quick
     seconds = args.seconds or (QUICK_SECONDS if quick else SECONDS)
-    sides = (
-        tuple(int(s) for s in args.sides.split(","))
-        if args.sides
-        else QUICK_SIDES
-        if quick
-        else SIDES
-    )
+    sides: tuple[int, ...] = QUICK_SIDES if quick else SIDES
+    if args.sides:
+        sides = tuple(int(side) for side in args.sides.split(","))
     with workdir() as tmp:
         scratch = Path(tmp)
         started = time.perf_counter()

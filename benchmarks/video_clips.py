@@ -38,21 +38,20 @@ def random_net(seed: int = 0) -> TransformerNet:
 def make_generator(workdir: Path, style: str | None = None, seed: int = 0) -> tuple[Stylize, str]:
     """A batch stylize function run by the engine, and what it runs on: the installed
     ``style``, or a throw-away pack with random weights (same speed, not the same flicker)."""
+    name = style or "bench_random"
     if style is None:
-        style = "bench_random"
-        meta = StyleMeta(name=style, title="Random", artist="torch.manual_seed")
+        meta = StyleMeta(name=name, title="Random", artist="torch.manual_seed")
         rng = np.random.default_rng(seed)
         painting = Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8))
-        write_pack(workdir / "styles" / style, random_net(seed), meta, painting)
+        write_pack(workdir / "styles" / name, random_net(seed), meta, painting)
         registry, net = StyleRegistry.discover(workdir / "styles"), "random weights"
     else:
         registry, net = StyleRegistry.discover(), f"style {style!r}"
     engine = Engine(registry, cache_dir=workdir / "cache")
-    engine.warmup([style])
+    engine.warmup([name])
     described = ", ".join(engine.loaded().values())
-    chosen = style
     return (
-        lambda frames: engine.stylize_batch(chosen, frames),
+        lambda frames: engine.stylize_batch(name, frames),
         f"base-16 TransformerNet, {net}; inference.engine.Engine on {engine.device} "
         f"({described}, {engine.cpu_threads} threads)",
     )

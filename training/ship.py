@@ -31,7 +31,7 @@ from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_
 from training.data import SHARED_DATA
 from training.evaluate import StabilityReport, evaluate, torch_generator
 from training.recipe import Recipe
-from training.train import StyleInfo, TrainJob, pick_validation, train
+from training.train import CHECKPOINT_FILE, StyleInfo, TrainJob, pick_validation, train
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def park(runs: Path, run_names: list[str], parked: Path = PARKED_DIR) -> list[Pa
     """Copy the checkpoints of the named run folders under ``runs`` that have one."""
     copied = []
     for run in run_names:
-        checkpoint = runs / run / "checkpoint.pt"
+        checkpoint = runs / run / CHECKPOINT_FILE
         if checkpoint.is_file():
             parked.mkdir(parents=True, exist_ok=True)
             target = parked / f"{run}.pt"
@@ -109,7 +109,7 @@ def unfinished_runs(entries: list[CatalogEntry], shipped: Path = SHIPPED_STYLES_
 def unpark(run_dir: Path, parked: Path = PARKED_DIR) -> bool:
     """Start a run folder that has no checkpoint from its parked one, if there is one."""
     source = parked / f"{run_dir.name}.pt"
-    checkpoint = run_dir / "checkpoint.pt"
+    checkpoint = run_dir / CHECKPOINT_FILE
     if checkpoint.is_file() or not source.is_file():
         return False
     run_dir.mkdir(parents=True, exist_ok=True)

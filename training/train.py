@@ -54,6 +54,8 @@ from training.vgg_weights import load_vgg16_state
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_FILE = "checkpoint.pt"
+"""In the run folder: weights, optimizer state, loss history and random states."""
 LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion")
 PREFERRED_VAL = (
     "gcompris_music-mexico.jpg",
@@ -147,7 +149,7 @@ class Trainer:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.job.run_dir / "checkpoint.pt"
+        return self.job.run_dir / CHECKPOINT_FILE
 
     def save_checkpoint(self, iteration: int) -> None:
         state = {
@@ -315,9 +317,8 @@ class Trainer:
             recipe=_recipe_summary(r, self.history),
         )
         preview_source = load_photo(pick_validation(job.val_dir, 1)[0], r.work_side)
-        preview = tensors_to_row(self.stylize(crop_to_multiple_of_4(preview_source)).unsqueeze(0))[
-            0
-        ]
+        stylized = self.stylize(crop_to_multiple_of_4(preview_source))
+        preview = tensors_to_row(stylized.unsqueeze(0))[0]
         painting = self.style_image.copy()
         painting.thumbnail((512, 512), Image.Resampling.LANCZOS)
         return write_pack(job.pack_dir, self.net.cpu().eval(), meta, painting, preview)
