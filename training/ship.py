@@ -13,7 +13,8 @@ A CPU run outlives a working session, and only the repository outlives the machi
 copies the checkpoint of every unfinished run (a style not installed, an ablation twin not
 recorded) into ``training/parked/NAME.pt`` (about 5 MB each: weights, optimizer state, loss
 history, random states), to commit; a run folder without a checkpoint starts from its parked
-one. Installing a style deletes its parked checkpoints.
+one. Installing a style deletes its parked checkpoints. An installed style whose run is gone
+(an earlier session's) is not trained again: ``--ablation`` then trains only its twin.
 """
 
 from __future__ import annotations
@@ -118,6 +119,15 @@ def unpark(run_dir: Path, parked: Path = PARKED_DIR) -> bool:
     return True
 
 
+def needs_training(
+    name: str, runs: Path, shipped: Path = SHIPPED_STYLES_DIR, parked: Path = PARKED_DIR
+) -> bool:
+    """Whether style ``name`` has a run to start or finish; an installed style whose run
+    folder and parked checkpoint are both gone is finished."""
+    has_run = (runs / name / CHECKPOINT_FILE).is_file() or (parked / f"{name}.pt").is_file()
+    return has_run or not (shipped / name).is_dir()
+
+
 def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
     data: Path = args.data
     base = Recipe.load(args.recipe) if args.recipe else Recipe()
@@ -141,8 +151,14 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
             resume=True,
         )
 
-    pack = train(job(entry.name, recipe))
-    metrics = _evaluate(pack, data).as_metrics()
+    fresh = needs_training(entry.name, args.runs)
+    if fresh:
+        pack = train(job(entry.name, recipe))
+        metrics = _evaluate(pack, data).as_metrics()
+    else:
+        pack = load_pack(SHIPPED_STYLES_DIR / entry.name)
+        metrics = dict(pack.meta.metrics)
+        log.info("ship.kept style=%s path=%s", entry.name, pack.path)
     if args.ablation:
         twin_recipe = recipe.with_overrides(stability_on=False)
         twin = train(job(entry.name + ABLATION_SUFFIX, twin_recipe))
@@ -152,7 +168,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         metrics["warp_error_unstabilized"] = twin_metrics["warp_error"]
     pack = update_metrics(pack.path, metrics)
     log.info("ship.evaluated style=%s metrics=%s", entry.name, metrics)
-    if args.install:
+    if args.install and fresh:
         target = SHIPPED_STYLES_DIR / entry.name
         staging = SHIPPED_STYLES_DIR / f".{entry.name}.new"
         shutil.rmtree(staging, ignore_errors=True)
@@ -160,10 +176,11 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
         load_pack(target)
+        log.info("ship.installed style=%s path=%s", entry.name, target)
+    if args.install:
         finished = [entry.name, entry.name + ABLATION_SUFFIX] if args.ablation else [entry.name]
         for run in finished:
             (PARKED_DIR / f"{run}.pt").unlink(missing_ok=True)
-        log.info("ship.installed style=%s path=%s", entry.name, target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from training.ship import (
     CatalogEntry,
     _merge,
     _painting_info,
+    needs_training,
     park,
     read_catalog,
     unfinished_runs,
@@ -59,3 +60,19 @@ def test_unfinished_runs_are_uninstalled_styles_and_missing_ablations(tmp_path: 
     make_tiny_pack(tmp_path, "done", metrics={"noise_flicker_unstabilized": 9.0})
 
     assert unfinished_runs(entries, tmp_path) == ["new", "new_nostab", "half_nostab"]
+
+
+def test_an_installed_style_whose_run_is_gone_is_not_trained_again(tmp_path: Path) -> None:
+    runs, shipped, parked = tmp_path / "runs", tmp_path / "shipped", tmp_path / "parked"
+    make_tiny_pack(shipped, "done")
+
+    assert not needs_training("done", runs, shipped, parked)
+    assert needs_training("new", runs, shipped, parked)
+
+    parked.mkdir()
+    (parked / "done.pt").write_bytes(b"resume me")
+    assert needs_training("done", runs, shipped, parked), "a parked run is finished first"
+    (parked / "done.pt").unlink()
+    (runs / "done").mkdir(parents=True)
+    (runs / "done" / "checkpoint.pt").write_bytes(b"resume me")
+    assert needs_training("done", runs, shipped, parked), "so is a run in progress"
