@@ -90,18 +90,29 @@ def throughput_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def side_list(text: str) -> tuple[int, ...]:
+    """``--sides``: comma-separated processed sizes, each at least 64 pixels."""
+    try:
+        sides = tuple(int(side) for side in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of sizes: {text!r}") from None
+    if min(sides) < 64:
+        raise argparse.ArgumentTypeError(f"sizes start at 64 pixels: {text!r}")
+    return sides
+
+
 def main(quick: bool = False, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.video", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="4 s clips at 360 and 512 px")
-    parser.add_argument("--sides", help="comma-separated processed sizes (default 360,512,720)")
+    parser.add_argument(
+        "--sides", type=side_list, help="comma-separated processed sizes (default 360,512,720)"
+    )
     parser.add_argument("--seconds", type=float, help="clip length (default 30)")
     parser.add_argument("--style", help="an installed style (default: random weights)")
     args = parser.parse_args([] if argv is None else argv)
     quick = quick or args.quick
     seconds = args.seconds or (QUICK_SECONDS if quick else SECONDS)
-    sides: tuple[int, ...] = QUICK_SIDES if quick else SIDES
-    if args.sides:
-        sides = tuple(int(side) for side in args.sides.split(","))
+    sides: tuple[int, ...] = args.sides or (QUICK_SIDES if quick else SIDES)
     with workdir() as tmp:
         scratch = Path(tmp)
         started = time.perf_counter()
