@@ -200,7 +200,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def naive_path(net: TransformerNet, device: torch.device) -> Stylize:
     """What a first attempt looks like: fp32, NCHW, autograd recording, no inference mode."""
-    naive = TransformerNet(net.width, len(net.residuals), skip=net.skip)
+    naive = NetSpec.of(net).build()
     naive.load_state_dict(net.state_dict())
     naive = naive.to(device).eval()
 

@@ -169,7 +169,7 @@ def _weights_key(net: TransformerNet) -> str:
 
     digest = hashlib.sha256()
     digest.update(f"{torch.__version__}|{onnx.__version__}|{ONNX_OPSET}|".encode())
-    digest.update(f"{net.width}|{len(net.residuals)}|{net.skip}|".encode())
+    digest.update(f"{net.width}|{len(net.residuals)}|{net.skip}|{net.skip_blur}|".encode())
     for key, tensor in net.state_dict().items():
         digest.update(key.encode())
         digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())

@@ -47,7 +47,7 @@ NAME_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
 _TOP_LEVEL_KEYS = frozenset(
     {"name", "title", "artist", "year", "emoji", "work_side", "net", "recipe", "metrics"}
 )
-_NET_KEYS = frozenset({"width", "residual_blocks", "skip"})
+_NET_KEYS = frozenset({"width", "residual_blocks", "skip", "skip_blur"})
 _FLOAT_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32})
 
 
@@ -58,13 +58,21 @@ class NetSpec:
     width: int = 16
     residual_blocks: int = 5
     skip: bool = True
+    skip_blur: float = 0.0
 
     def build(self) -> TransformerNet:
-        return TransformerNet(self.width, self.residual_blocks, skip=self.skip)
+        return TransformerNet(
+            self.width, self.residual_blocks, skip=self.skip, skip_blur=self.skip_blur
+        )
 
     @classmethod
     def of(cls, net: TransformerNet) -> NetSpec:
-        return cls(width=net.width, residual_blocks=len(net.residuals), skip=net.skip)
+        return cls(
+            width=net.width,
+            residual_blocks=len(net.residuals),
+            skip=net.skip,
+            skip_blur=net.skip_blur,
+        )
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class StyleMeta:
             "residual_blocks": self.net.residual_blocks,
             "skip": self.net.skip,
         }
+        if self.net.skip_blur:
+            doc["net"]["skip_blur"] = self.net.skip_blur
         if self.recipe:
             doc["recipe"] = dict(self.recipe)
         if self.metrics:
@@ -207,13 +217,17 @@ def _read_net(doc: Mapping[str, Any], file: Path) -> NetSpec:
     width = _require(table, "width", int, file, "[net] ")
     blocks = _optional(table, "residual_blocks", int, file, "[net] ")
     skip = _optional(table, "skip", bool, file, "[net] ")
+    skip_blur = _optional(table, "skip_blur", float, file, "[net] ")
     spec = NetSpec(
         width=width,
         residual_blocks=NetSpec.residual_blocks if blocks is None else blocks,
         skip=NetSpec.skip if skip is None else skip,
+        skip_blur=NetSpec.skip_blur if skip_blur is None else skip_blur,
     )
     if spec.width < 1 or spec.residual_blocks < 0:
         raise StylePackError(f"{file}: [net] width and residual_blocks must be positive")
+    if spec.skip_blur < 0 or (spec.skip_blur and not spec.skip):
+        raise StylePackError(f"{file}: [net] skip_blur must be 0, or positive with skip = true")
     return spec
 
 
@@ -247,6 +261,7 @@ _KIND_NAMES: dict[type, str] = {
     str: "text",
     int: "a whole number",
     bool: "true or false",
+    float: "a number with a decimal point",
     dict: "a table",
 }
 

@@ -18,11 +18,13 @@ from inference.nets.transformer import TransformerNet
 from inference.registry import NetSpec, StyleMeta, StylePack, write_pack
 
 
-def tiny_generator(width: int = 4, residual_blocks: int = 1, seed: int = 0) -> TransformerNet:
+def tiny_generator(
+    width: int = 4, residual_blocks: int = 1, seed: int = 0, *, skip_blur: float = 0.0
+) -> TransformerNet:
     """The same weights for the same arguments, without touching the global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = TransformerNet(width, residual_blocks, skip=True)
+        net = TransformerNet(width, residual_blocks, skip=True, skip_blur=skip_blur)
         # Random affine norms, so the net visibly changes its input (defaults are identity).
         for module in net.modules():
             if isinstance(module, torch.nn.InstanceNorm2d) and module.affine:
@@ -51,15 +53,16 @@ def make_tiny_pack(
     artist: str = "Test Painter",
     work_side: int | None = None,
     metrics: dict[str, float] | None = None,
+    skip_blur: float = 0.0,
 ) -> StylePack:
     """Write a valid pack to ``dest_dir / name`` and return it."""
-    net = tiny_generator(width, residual_blocks, seed)
+    net = tiny_generator(width, residual_blocks, seed, skip_blur=skip_blur)
     meta = StyleMeta(
         name=name,
         title=title or name.replace("_", " ").title(),
         artist=artist,
         year="1900",
-        net=NetSpec(width=width, residual_blocks=residual_blocks, skip=True),
+        net=NetSpec.of(net),
         work_side=work_side,
         recipe={"iters": 0, "note": "random init for tests"},
         metrics=dict(metrics or {}),

@@ -125,7 +125,7 @@ class Trainer:
         self.vgg = self.vgg.to(self.device).to(memory_format=memory_format)
         # Default initialisation throughout: a zero-initialised output conv (starting as the
         # identity) learned the painting's Gram statistics about three times slower.
-        self.net = TransformerNet(r.width, r.residual_blocks, skip=r.skip)
+        self.net = TransformerNet(r.width, r.residual_blocks, skip=r.skip, skip_blur=r.skip_blur)
         self.net = self.net.to(self.device).to(memory_format=memory_format)
         if not self.use_amp:
             speed_up_output_conv_backward(self.net.output_conv)
@@ -312,7 +312,7 @@ class Trainer:
             artist=info.artist,
             year=info.year,
             emoji=info.emoji,
-            net=NetSpec(width=r.width, residual_blocks=r.residual_blocks, skip=r.skip),
+            net=NetSpec.of(self.net),
             work_side=r.work_side,
             recipe=_recipe_summary(r, self.history),
         )

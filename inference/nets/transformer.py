@@ -5,14 +5,27 @@ instance norm and reflection padding throughout. Upsampling then convolving, rat
 transposed convolution, avoids checkerboard artefacts.
 
 With ``skip=True`` the network predicts a change to its input (``x + G(x)``): short training
-runs then keep the photo's content from the first iterations instead of losing it.
+runs then keep the photo's content from the first iterations instead of losing it. A plain skip
+also passes the photo's sensor noise straight to the output, where no training can remove it;
+``skip_blur`` (a Gaussian's σ in pixels) low-passes the skip path, so the photo's shapes and
+colours come through and its grain does not: ``blur(x) + G(x)``.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """A normalised 1-D Gaussian of radius ⌈3σ⌉."""
+    radius = math.ceil(3 * sigma)
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    return kernel / kernel.sum()
 
 
 class ConvLayer(nn.Sequential):
@@ -64,11 +77,23 @@ class TransformerNet(nn.Module):
     """
 
     SIZE_MULTIPLE = 4
+    blur_rows: torch.Tensor
+    blur_columns: torch.Tensor
 
-    def __init__(self, width: int = 16, n_residual: int = 5, *, skip: bool = True) -> None:
+    def __init__(
+        self, width: int = 16, n_residual: int = 5, *, skip: bool = True, skip_blur: float = 0.0
+    ) -> None:
         super().__init__()
+        if skip_blur < 0 or (skip_blur and not skip):
+            raise ValueError("skip_blur must be 0, or positive with skip=True")
         self.width = width
         self.skip = skip
+        self.skip_blur = skip_blur
+        if skip_blur:
+            kernel = gaussian_kernel(skip_blur).repeat(3, 1, 1, 1)  # (3, 1, 1, K): depthwise
+            # Not in the state dict: the kernel follows from skip_blur.
+            self.register_buffer("blur_rows", kernel, persistent=False)
+            self.register_buffer("blur_columns", kernel.transpose(2, 3), persistent=False)
         c1, c2, c3 = width, width * 2, width * 4
         self.encoder = nn.Sequential(
             ConvLayer(3, c1, 9),
@@ -93,7 +118,16 @@ class TransformerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y: torch.Tensor = self.decoder(self.residuals(self.encoder(x - 0.5)))
-        return x + y if self.skip else y + 0.5
+        if not self.skip:
+            return y + 0.5
+        return (self.low_pass(x) if self.skip_blur else x) + y
+
+    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+        """The skip path's Gaussian blur, separable, with reflected borders."""
+        radius = self.blur_rows.shape[-1] // 2
+        x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+        x = F.conv2d(x, self.blur_rows, groups=3)
+        return F.conv2d(x, self.blur_columns, groups=3)
 
 
 def count_parameters(net: nn.Module) -> int:

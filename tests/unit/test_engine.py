@@ -19,7 +19,11 @@ HAS_BF16 = engine_module._cpu_has_bf16()
 
 @pytest.fixture
 def packs(tmp_path: Path) -> list[StylePack]:
-    return [make_tiny_pack(tmp_path / "styles", name, seed=i) for i, name in enumerate("abc")]
+    """Three styles; "b" blurs its skip path, so every backend runs that path too."""
+    return [
+        make_tiny_pack(tmp_path / "styles", name, seed=i, skip_blur=2.0 if name == "b" else 0.0)
+        for i, name in enumerate("abc")
+    ]
 
 
 @pytest.fixture

@@ -55,6 +55,17 @@ def test_built_generator_reproduces_the_net_that_was_written(tmp_path: Path) -> 
         torch.testing.assert_close(net(x), original(x), atol=2e-2, rtol=0)
 
 
+def test_a_blurred_skip_survives_the_round_trip(tmp_path: Path) -> None:
+    pack = make_tiny_pack(tmp_path, seed=4, skip_blur=1.5)
+    x = torch.rand(1, 3, 16, 20, generator=torch.Generator().manual_seed(0))
+
+    assert load_pack(pack.path).meta.net == NetSpec(width=4, residual_blocks=1, skip_blur=1.5)
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            pack.build_generator()(x), tiny_generator(seed=4, skip_blur=1.5)(x), atol=2e-2, rtol=0
+        )
+
+
 def test_style_image_is_kept_small_and_preview_defaults_to_it(tmp_path: Path) -> None:
     net = tiny_generator()
     meta = StyleMeta("big", "Big", "Someone", net=NetSpec.of(net))
@@ -160,6 +171,16 @@ MALFORMED: dict[str, tuple[Breaker, str, str]] = {
     "unknown key": (_edit_toml("year =", "yaer ="), "style.toml", "unknown key 'yaer'"),
     "bad name": (_edit_toml('name = "tiny"', 'name = "Tiny Style"'), "style.toml", "lowercase"),
     "width as bool": (_edit_toml("width = 4", "width = true"), "style.toml", "whole number"),
+    "blur as text": (
+        _edit_toml("skip = true", 'skip = true\nskip_blur = "2"'),
+        "style.toml",
+        "'skip_blur' must be a number",
+    ),
+    "blur without skip": (
+        _edit_toml("skip = true", "skip = false\nskip_blur = 2.0"),
+        "style.toml",
+        "skip_blur must be 0, or positive with skip = true",
+    ),
     "metric as text": (
         _edit_toml("[recipe]", '[metrics]\nflicker = "low"\n\n[recipe]'),
         "style.toml",
