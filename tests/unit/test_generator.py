@@ -12,8 +12,8 @@ from training.evaluate import identity_generator, noise_flicker, torch_generator
 def skip_only(skip_blur: float) -> TransformerNet:
     """A generator whose learned part adds nothing: its output is its skip path."""
     net = TransformerNet(4, 1, skip=True, skip_blur=skip_blur)
-    torch.nn.init.zeros_(net.output_conv.weight)
-    torch.nn.init.zeros_(net.output_conv.bias)
+    for parameter in net.output_conv.parameters():
+        torch.nn.init.zeros_(parameter)
     return net.eval()
 
 
