@@ -159,6 +159,8 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         pack = load_pack(SHIPPED_STYLES_DIR / entry.name)
         metrics = dict(pack.meta.metrics)
         log.info("ship.kept style=%s path=%s", entry.name, pack.path)
+        if not args.ablation:
+            return  # nothing to train, evaluate or install
     if args.ablation:
         twin_recipe = recipe.with_overrides(stability_on=False)
         twin = train(job(entry.name + ABLATION_SUFFIX, twin_recipe))
