@@ -14,6 +14,11 @@ class RecipeError(ArtistoError):
     code = "recipe"
 
 
+RESUMABLE_KEYS = frozenset({"iters", "sample_every", "checkpoint_every", "work_side"})
+"""Keys a run may change when it resumes: its length, its reports, its shipped work size.
+Any other change would make a different generator than the one in the checkpoint."""
+
+
 @dataclass(frozen=True)
 class LossWeights:
     content: float = 1.0
@@ -114,6 +119,22 @@ class Recipe:
             return cls.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
         except tomllib.TOMLDecodeError as exc:
             raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+
+    def changes_from(self, earlier: dict[str, Any]) -> list[str]:
+        """``key: old → new`` for each setting a resumed run cannot change (dotted keys)."""
+
+        def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+            flat: dict[str, Any] = {}
+            for key, value in data.items():
+                if isinstance(value, dict):
+                    flat |= flatten(value, f"{prefix}{key}.")
+                else:
+                    flat[prefix + key] = list(value) if isinstance(value, tuple) else value
+            return flat
+
+        old, new = flatten(earlier), flatten(self.to_dict())
+        keys = sorted((old.keys() | new.keys()) - RESUMABLE_KEYS)
+        return [f"{k}: {old.get(k)} → {new.get(k)}" for k in keys if old.get(k) != new.get(k)]
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """A copy with the given non-None values replaced; dotted keys reach into sections."""

@@ -40,7 +40,7 @@ from training.losses import (
     total_variation,
 )
 from training.motion import MotionRange, random_affine, warp
-from training.recipe import Recipe
+from training.recipe import Recipe, RecipeError
 from training.report import (
     content_heatmap,
     grid,
@@ -154,6 +154,7 @@ class Trainer:
     def save_checkpoint(self, iteration: int) -> None:
         state = {
             "iteration": iteration,
+            "recipe": self.recipe.to_dict(),
             "net": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "history": self.history,
@@ -167,6 +168,12 @@ class Trainer:
 
     def load_checkpoint(self) -> None:
         state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        changes = self.recipe.changes_from(state["recipe"])
+        if changes:
+            raise RecipeError(
+                f"{self.checkpoint_path} was trained with another recipe ({'; '.join(changes)});"
+                " resume it with that recipe, or start a new run folder"
+            )
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.history = state["history"]
@@ -263,11 +270,11 @@ class Trainer:
 
     def run(self) -> StylePack:
         job, r = self.job, self.recipe
+        if job.resume and self.checkpoint_path.is_file():
+            self.load_checkpoint()
         job.run_dir.mkdir(parents=True, exist_ok=True)
         (job.run_dir / "recipe.toml").write_text(tomli_w.dumps(r.to_dict()), encoding="utf-8")
         self.style_image.save(job.run_dir / "style.jpg", quality=92)
-        if job.resume and self.checkpoint_path.is_file():
-            self.load_checkpoint()
         self.net.train()
         started = time.monotonic()
         bar = tqdm(

@@ -12,7 +12,7 @@ from PIL import Image
 
 from bot.cli import main
 from inference.registry import load_pack
-from training.recipe import Recipe
+from training.recipe import Recipe, RecipeError
 from training.train import StyleInfo, TrainJob, train
 from training.vgg_weights import ensure_vgg16
 
@@ -102,6 +102,26 @@ def test_resume_continues_from_the_checkpoint(
     second = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert second["iteration"] == 4
     assert second["history"]["iter"] == [1, 2, 3, 4], "resumed run appends, not restarts"
+
+
+def test_resume_refuses_a_checkpoint_of_another_recipe(
+    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
+) -> None:
+    photos, val, painting = folders
+
+    def job(recipe: Recipe) -> TrainJob:
+        return TrainJob(
+            name="tiny", style_image=painting, data_dir=photos, val_dir=val,
+            run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
+            recipe=recipe, resume=True, show_progress=False,
+        )  # fmt: skip
+
+    train(job(_recipe(iters=2)))
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    with pytest.raises(RecipeError, match=r"another recipe \(skip_blur: 0.0 → 1.0\)"):
+        train(job(_recipe(iters=4, skip_blur=1.0)))
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+    assert "skip_blur = 0.0" in (tmp_path / "run" / "recipe.toml").read_text()
 
 
 def test_cli_refuses_a_bad_style_name(

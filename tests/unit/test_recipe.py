@@ -18,6 +18,16 @@ def test_recipe_round_trips_through_its_dict() -> None:
     assert Recipe.from_dict(recipe.to_dict()) == recipe
 
 
+def test_a_resumed_run_may_change_only_its_length_and_reports() -> None:
+    trained = Recipe().to_dict()
+    longer = Recipe().with_overrides(iters=8000, sample_every=500, work_side=640)
+    assert longer.changes_from(trained) == []
+    other = Recipe().with_overrides(skip_blur=1.0, **{"weights.noise": 9.0})
+    assert other.changes_from(trained) == ["skip_blur: 0.0 → 1.0", "weights.noise: 3000.0 → 9.0"]
+    cropped = Recipe().with_overrides(**{"style_prep.crop": (0.0, 0.0, 0.5, 0.5)})
+    assert cropped.changes_from(trained) == ["style_prep.crop: None → [0.0, 0.0, 0.5, 0.5]"]
+
+
 def test_unknown_recipe_keys_are_named(tmp_path: Path) -> None:
     with pytest.raises(RecipeError, match="unknown recipe keys: sizee"):
         Recipe.from_dict({"sizee": 128})
