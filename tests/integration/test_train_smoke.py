@@ -118,10 +118,10 @@ def test_resume_refuses_a_checkpoint_of_another_recipe(
 
     train(job(_recipe(iters=2)))
     before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
-    with pytest.raises(RecipeError, match=r"another recipe \(skip_blur: 0.0 → 1.0\)"):
-        train(job(_recipe(iters=4, skip_blur=1.0)))
+    with pytest.raises(RecipeError, match=r"another recipe \(skip_blur: 1.0 → 2.5\)"):
+        train(job(_recipe(iters=4, skip_blur=2.5)))
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
-    assert "skip_blur = 0.0" in (tmp_path / "run" / "recipe.toml").read_text()
+    assert "skip_blur = 1.0" in (tmp_path / "run" / "recipe.toml").read_text()
 
 
 def test_cli_refuses_a_bad_style_name(

@@ -22,8 +22,8 @@ def test_a_resumed_run_may_change_only_its_length_and_reports() -> None:
     trained = Recipe().to_dict()
     longer = Recipe().with_overrides(iters=8000, sample_every=500, work_side=640)
     assert longer.changes_from(trained) == []
-    other = Recipe().with_overrides(skip_blur=1.0, **{"weights.noise": 9.0})
-    assert other.changes_from(trained) == ["skip_blur: 0.0 → 1.0", "weights.noise: 3000.0 → 9.0"]
+    other = Recipe().with_overrides(skip_blur=2.5, **{"weights.noise": 9.0})
+    assert other.changes_from(trained) == ["skip_blur: 1.0 → 2.5", "weights.noise: 30000.0 → 9.0"]
     cropped = Recipe().with_overrides(**{"style_prep.crop": (0.0, 0.0, 0.5, 0.5)})
     assert cropped.changes_from(trained) == ["style_prep.crop: None → [0.0, 0.0, 0.5, 0.5]"]
 
