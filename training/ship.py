@@ -14,7 +14,8 @@ copies the checkpoint of every unfinished run (a style not installed, an ablatio
 recorded) into ``training/parked/NAME.pt`` (about 5 MB each: weights, optimizer state, loss
 history, random states), to commit; a run folder without a checkpoint starts from its parked
 one. Installing a style deletes its parked checkpoints. An installed style whose run is gone
-(an earlier session's) is not trained again: ``--ablation`` then trains only its twin.
+(an earlier session's) is not trained again: ``--ablation`` then trains only its twin, with
+the recipe the style was trained with.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ def _evaluate(pack: StylePack, data: Path) -> StabilityReport:
     return evaluate(
         torch_generator(pack.build_generator()), photos, clip=data / "videos" / "vtest.mp4"
     )
+
+
+def trained_recipe(pack: StylePack) -> Recipe:
+    """The recipe a pack was trained with, as its ``style.toml`` records it."""
+    return Recipe.from_dict({k: v for k, v in pack.meta.recipe.items() if k != "final_losses"})
 
 
 def park(runs: Path, run_names: list[str], parked: Path = PARKED_DIR) -> list[Path]:
@@ -157,6 +163,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         metrics = _evaluate(pack, data).as_metrics()
     else:
         pack = load_pack(SHIPPED_STYLES_DIR / entry.name)
+        recipe = trained_recipe(pack)  # its twin must match what shipped, not today's defaults
         metrics = dict(pack.meta.metrics)
         log.info("ship.kept style=%s path=%s", entry.name, pack.path)
         if not args.ablation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inference.registry import StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
 from training.recipe import Recipe
 from training.ship import (
@@ -14,6 +15,7 @@ from training.ship import (
     needs_training,
     park,
     read_catalog,
+    trained_recipe,
     unfinished_runs,
     unpark,
 )
@@ -29,6 +31,17 @@ def test_every_catalog_entry_has_its_painting_and_a_valid_recipe() -> None:
         assert recipe.stability_on
         info = _painting_info(SHARED_DATA, entry)
         assert info.artist, f"{entry.painting} has no artist in styles.csv"
+
+
+def test_every_shipped_style_records_the_recipe_of_its_net() -> None:
+    registry = StyleRegistry.discover()
+    assert registry.names()
+    for name in registry.names():
+        pack = registry.get(name)
+        recipe, net = trained_recipe(pack), pack.meta.net
+        assert recipe.stability_on, name
+        trained_net = (recipe.width, recipe.residual_blocks, recipe.skip, recipe.skip_blur)
+        assert trained_net == (net.width, net.residual_blocks, net.skip, net.skip_blur), name
 
 
 def test_merge_reaches_into_sections_without_dropping_siblings() -> None:
