@@ -31,5 +31,8 @@ def test_the_detour_keeps_outputs_and_gradients() -> None:
     assert y_detoured.is_contiguous()
     torch.testing.assert_close(y_detoured, y_plain, rtol=1e-5, atol=1e-5)
     assert len(grads_detoured) == len(grads_plain)
+    # Summation order differs. The biases before instance norm have a true gradient of 0, so
+    # theirs is rounding noise; measure it against the largest gradient, not in absolute terms.
+    scale = max(float(g.abs().max()) for g in grads_plain)
     for got, want in zip(grads_detoured, grads_plain, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-4)  # summation order differs
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-6 * scale)
