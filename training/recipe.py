@@ -67,7 +67,8 @@ class Recipe:
     """σ in pixels of a blur on the skip path (0: none). A plain skip passes the photo's noise
     to the output, so no stability term can bring a style below the identity's noise flicker
     (2.26; The Starry Night scored 2.59 against 3.45 for its twin without stability terms).
-    σ = 1 passes 0.28 of it and keeps faces; σ = 2 passed 0.14 but smeared them."""
+    σ = 1 passes 0.28 of it (The Starry Night: 0.76 at 4,000 iterations); σ = 2 passed 0.14
+    but smeared faces."""
     seed: int = 0
     content_layer: str = "relu2_2"
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
