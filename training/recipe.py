@@ -130,7 +130,7 @@ class Recipe:
                 if isinstance(value, dict):
                     flat |= flatten(value, f"{prefix}{key}.")
                 else:
-                    flat[prefix + key] = list(value) if isinstance(value, tuple) else value
+                    flat[prefix + key] = value
             return flat
 
         old, new = flatten(earlier), flatten(self.to_dict())
