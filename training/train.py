@@ -168,6 +168,11 @@ class Trainer:
 
     def load_checkpoint(self) -> None:
         state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        if "recipe" not in state:
+            raise RecipeError(
+                f"{self.checkpoint_path} does not record the recipe it was trained with (it"
+                " predates recorded recipes), so it cannot be resumed; start a new run folder"
+            )
         changes = self.recipe.changes_from(state["recipe"])
         if changes:
             raise RecipeError(

@@ -123,6 +123,12 @@ def test_resume_refuses_a_checkpoint_of_another_recipe(
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
     assert "skip_blur = 1.0" in (tmp_path / "run" / "recipe.toml").read_text()
 
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    del state["recipe"]
+    torch.save(state, tmp_path / "run" / "checkpoint.pt")
+    with pytest.raises(RecipeError, match="does not record the recipe it was trained with"):
+        train(job(_recipe(iters=4)))
+
 
 def test_cli_refuses_a_bad_style_name(
     folders: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
