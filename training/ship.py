@@ -21,58 +21,22 @@ the recipe the style was trained with.
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import shutil
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
+from training.catalog import CatalogEntry, read_catalog
 from training.data import SHARED_DATA
 from training.evaluate import StabilityReport, evaluate, torch_generator
 from training.recipe import Recipe
-from training.train import CHECKPOINT_FILE, StyleInfo, TrainJob, pick_validation, train
+from training.train import CHECKPOINT_FILE, TrainJob, pick_validation, train
 
 log = logging.getLogger(__name__)
 
-CATALOG = Path(__file__).with_name("catalog.toml")
 PARKED_DIR = Path(__file__).with_name("parked")
 ABLATION_SUFFIX = "_nostab"
 UNSTABILIZED_METRIC = "noise_flicker_unstabilized"
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    name: str
-    painting: str
-    emoji: str
-    recipe: dict[str, Any] = field(default_factory=dict)
-
-
-def read_catalog(path: Path = CATALOG) -> list[CatalogEntry]:
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [CatalogEntry(**entry) for entry in doc["style"]]
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _painting_info(data: Path, entry: CatalogEntry) -> StyleInfo:
-    with (data / "styles.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["file"] == entry.painting:
-                year = row["year"].split(" ")[0]
-                return StyleInfo(row["title"], row["artist"], year, entry.emoji)
-    return StyleInfo(entry.name.replace("_", " ").title(), emoji=entry.emoji)
 
 
 def _evaluate(pack: StylePack, data: Path) -> StabilityReport:
@@ -137,8 +101,7 @@ def needs_training(
 def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
     data: Path = args.data
     base = Recipe.load(args.recipe) if args.recipe else Recipe()
-    recipe = Recipe.from_dict(_merge(base.to_dict(), entry.recipe))
-    recipe = recipe.with_overrides(iters=args.iters)
+    recipe = entry.recipe_over(base).with_overrides(iters=args.iters)
 
     def job(name: str, recipe: Recipe) -> TrainJob:
         run_dir = args.runs / name
@@ -152,7 +115,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
             pack_dir=run_dir / "pack",
             cache_dir=args.cache,
             recipe=recipe,
-            info=_painting_info(data, entry),
+            info=entry.info(data),
             device=args.device,
             resume=True,
         )

@@ -274,6 +274,12 @@ class Trainer:
     # --- the run ---------------------------------------------------------------------------
 
     def run(self) -> StylePack:
+        self.fit()
+        return self.export()
+
+    def fit(self, stop_at: float | None = None) -> bool:
+        """Train to the recipe's iterations, or until ``stop_at`` (``time.time()``) passes, with
+        a checkpoint at the stop; True when the run is finished."""
         job, r = self.job, self.recipe
         if job.resume and self.checkpoint_path.is_file():
             self.load_checkpoint()
@@ -290,6 +296,7 @@ class Trainer:
             disable=not job.show_progress,
             dynamic_ncols=True,
         )
+        done = self.start_iter
         for iteration in bar:
             losses = self.step(iteration)
             self.history["iter"].append(iteration + 1)
@@ -300,20 +307,24 @@ class Trainer:
                 refresh=False,
             )
             done = iteration + 1
-            if done % r.checkpoint_every == 0 or done == r.iters:
+            out_of_time = stop_at is not None and time.time() >= stop_at
+            if done % r.checkpoint_every == 0 or done == r.iters or out_of_time:
                 self.save_checkpoint(done)
             if done % r.sample_every == 0 or done == r.iters or iteration == self.start_iter:
                 self.write_samples(done)
+            if out_of_time:
+                break
         bar.close()
         log.info(
-            "train.finished",
+            "train.stopped",
             extra={
                 "style": job.name,
+                "iteration": done,
                 "iters": r.iters,
                 "seconds": round(time.monotonic() - started),
             },
         )
-        return self.export()
+        return done == r.iters
 
     def export(self) -> StylePack:
         job, r = self.job, self.recipe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import tomllib
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from PIL import Image
 from bot.cli import main
 from inference.registry import load_pack
 from training.recipe import Recipe, RecipeError
-from training.train import StyleInfo, TrainJob, train
+from training.train import StyleInfo, Trainer, TrainJob, train
 from training.vgg_weights import ensure_vgg16
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,8 +80,10 @@ def test_three_iterations_make_a_loadable_pack(
     ]  # fmt: skip
     assert len(list((run / "heatmaps").iterdir())) == 3
     assert tomllib.loads((run / "recipe.toml").read_text())["size"] == 32
-    finished = [r for r in caplog.records if r.getMessage() == "train.finished"]
-    assert [getattr(r, "style", None) for r in finished] == ["tiny"]
+    stopped = [r for r in caplog.records if r.getMessage() == "train.stopped"]
+    assert [(getattr(r, "style", None), getattr(r, "iteration", None)) for r in stopped] == [
+        ("tiny", 3)
+    ]
 
 
 def test_resume_continues_from_the_checkpoint(
@@ -102,6 +105,25 @@ def test_resume_continues_from_the_checkpoint(
     second = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert second["iteration"] == 4
     assert second["history"]["iter"] == [1, 2, 3, 4], "resumed run appends, not restarts"
+
+
+def test_a_deadline_stops_with_a_checkpoint_that_resumes(
+    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
+) -> None:
+    photos, val, painting = folders
+    job = TrainJob(
+        name="tiny", style_image=painting, data_dir=photos, val_dir=val,
+        run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
+        recipe=_recipe(iters=5, checkpoint_every=100), resume=True, show_progress=False,
+    )  # fmt: skip
+
+    assert not Trainer(job).fit(stop_at=time.time())
+    stopped = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert stopped["iteration"] == 1, "the step in flight finishes and is checkpointed"
+
+    assert Trainer(job).fit(stop_at=time.time() + 3600)
+    finished = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert finished["history"]["iter"] == [1, 2, 3, 4, 5]
 
 
 def test_resume_refuses_a_checkpoint_of_another_recipe(

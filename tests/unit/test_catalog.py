@@ -6,15 +6,12 @@ from pathlib import Path
 
 from inference.registry import StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
+from training.catalog import CatalogEntry, _merge, read_catalog
+from training.data import SHARED_DATA
 from training.recipe import Recipe
 from training.ship import (
-    SHARED_DATA,
-    CatalogEntry,
-    _merge,
-    _painting_info,
     needs_training,
     park,
-    read_catalog,
     trained_recipe,
     unfinished_runs,
     unpark,
@@ -27,9 +24,9 @@ def test_every_catalog_entry_has_its_painting_and_a_valid_recipe() -> None:
     assert len({e.name for e in entries}) == len(entries)
     for entry in entries:
         assert (SHARED_DATA / "styles" / entry.painting).is_file(), entry.painting
-        recipe = Recipe.from_dict(_merge(Recipe().to_dict(), entry.recipe))
+        recipe = entry.recipe_over(Recipe())
         assert recipe.stability_on
-        info = _painting_info(SHARED_DATA, entry)
+        info = entry.info(SHARED_DATA)
         assert info.artist, f"{entry.painting} has no artist in styles.csv"
 
 

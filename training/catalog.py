@@ -1,0 +1,50 @@
+"""The styles artisto ships, as ``training/catalog.toml`` lists them: painting, emoji, recipe."""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.recipe import Recipe
+from training.train import StyleInfo
+
+CATALOG = Path(__file__).with_name("catalog.toml")
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    painting: str
+    emoji: str
+    recipe: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the base recipe for this painting; sections merge key by key."""
+
+    def recipe_over(self, base: Recipe) -> Recipe:
+        return Recipe.from_dict(_merge(base.to_dict(), self.recipe))
+
+    def info(self, data: Path) -> StyleInfo:
+        """Title, artist and year from the shared data's ``styles.csv``."""
+        with (data / "styles.csv").open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row["file"] == self.painting:
+                    year = row["year"].split(" ")[0]
+                    return StyleInfo(row["title"], row["artist"], year, self.emoji)
+        return StyleInfo(self.name.replace("_", " ").title(), emoji=self.emoji)
+
+
+def read_catalog(path: Path = CATALOG) -> list[CatalogEntry]:
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [CatalogEntry(**entry) for entry in doc["style"]]
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
