@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from training.recipe import Recipe
-from training.train import StyleInfo
+from training.train import StyleInfo, TrainJob
 
 CATALOG = Path(__file__).with_name("catalog.toml")
+ABLATION_SUFFIX = "_nostab"
+"""A style's twin trained without the stability terms, for the ablation, runs as NAME_nostab."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,25 @@ class CatalogEntry:
                     year = row["year"].split(" ")[0]
                     return StyleInfo(row["title"], row["artist"], year, self.emoji)
         return StyleInfo(self.name.replace("_", " ").title(), emoji=self.emoji)
+
+
+def catalog_job(
+    entry: CatalogEntry, run_dir: Path, recipe: Recipe, *, data: Path, cache: Path, device: str
+) -> TrainJob:
+    """A resumable run of ``entry`` in ``run_dir``, from the shared data's layout."""
+    return TrainJob(
+        name=entry.name,
+        style_image=data / "styles" / entry.painting,
+        data_dir=data / "photos" / "train",
+        val_dir=data / "photos" / "val",
+        run_dir=run_dir,
+        pack_dir=run_dir / "pack",
+        cache_dir=cache,
+        recipe=recipe,
+        info=entry.info(data),
+        device=device,
+        resume=True,
+    )
 
 
 def read_catalog(path: Path = CATALOG) -> list[CatalogEntry]:

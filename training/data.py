@@ -13,6 +13,8 @@ from training.recipe import StylePrep
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 """The project's shared data folder (photos, paintings, clips) beside the checkout."""
+TRAIN_PHOTO_SIDE = 384
+"""Longest side the training photos are held at; random crops are taken from these."""
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -47,7 +49,9 @@ def load_photo(path: Path, max_side: int) -> Image.Image:
 class PhotoCrops:
     """Random resized crops with flips, drawn from photos held in memory (small, decoded once)."""
 
-    def __init__(self, folder: Path, size: int, *, seed: int, keep_side: int = 384) -> None:
+    def __init__(
+        self, folder: Path, size: int, *, seed: int, keep_side: int = TRAIN_PHOTO_SIDE
+    ) -> None:
         files = image_files(folder)
         if not files:
             raise FileNotFoundError(f"no training photos in {folder}")

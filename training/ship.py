@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
-from training.catalog import CatalogEntry, read_catalog
+from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog
 from training.data import SHARED_DATA
 from training.evaluate import StabilityReport, evaluate, torch_generator
 from training.recipe import Recipe
@@ -35,7 +35,6 @@ from training.train import CHECKPOINT_FILE, TrainJob, pick_validation, train
 log = logging.getLogger(__name__)
 
 PARKED_DIR = Path(__file__).with_name("parked")
-ABLATION_SUFFIX = "_nostab"
 UNSTABILIZED_METRIC = "noise_flicker_unstabilized"
 
 
@@ -106,19 +105,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
     def job(name: str, recipe: Recipe) -> TrainJob:
         run_dir = args.runs / name
         unpark(run_dir)
-        return TrainJob(
-            name=entry.name,
-            style_image=data / "styles" / entry.painting,
-            data_dir=data / "photos" / "train",
-            val_dir=data / "photos" / "val",
-            run_dir=run_dir,
-            pack_dir=run_dir / "pack",
-            cache_dir=args.cache,
-            recipe=recipe,
-            info=entry.info(data),
-            device=args.device,
-            resume=True,
-        )
+        return catalog_job(entry, run_dir, recipe, data=data, cache=args.cache, device=args.device)
 
     fresh = needs_training(entry.name, args.runs)
     if fresh:

@@ -25,6 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from inference.errors import ArtistoError
+from training.vgg import LAYERS
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +122,19 @@ def load_vgg16_state(cache_dir: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise VggWeightsError(f"the VGG16 loss network is missing: run `{FETCH_COMMAND}`")
     return load_file(str(path))
+
+
+def write_compact_copy(cache_dir: Path, dest_dir: Path, last_layer: str = "relu4_3") -> Path:
+    """The cached weights up to ``last_layer``, in fp16, as a cache file of ``dest_dir``: a
+    quarter of the full file, for carrying to another machine (the losses use no deeper
+    layer, and fp16 keeps VGG's features to about three significant digits)."""
+    last = LAYERS[last_layer]
+    state = {
+        key: value.half()
+        for key, value in load_vgg16_state(cache_dir).items()
+        if int(key.split(".")[1]) <= last
+    }
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    target = dest_dir / CACHE_NAME
+    save_file(state, str(target), metadata={"source": PACKAGE, "up_to": last_layer})
+    return target
