@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from inference.errors import ArtistoError
-from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog
+from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
 from training.recipe import Recipe
 from training.train import CHECKPOINT_FILE, Trainer
 
@@ -155,11 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop_at = time.time() + args.minutes * 60
-    entries = read_catalog()
-    if args.only:
-        entries = [e for e in entries if e.name in args.only.split(",")]
+    try:
+        entries = select(read_catalog(), args.only)
+        twins = select(entries, args.ablation) if args.ablation else []
+    except ArtistoError as exc:
+        parser.error(str(exc))
     base = Recipe.load(args.recipe) if args.recipe else Recipe()
-    specs = plan_runs(entries, base, set(filter(None, args.ablation.split(","))))
+    specs = plan_runs(entries, base, {e.name for e in twins})
     results = train_all(
         specs, data=args.data, cache=args.cache, runs=args.runs, device=args.device,
         stop_at=stop_at,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inference.errors import ArtistoError
 from training.recipe import Recipe
 from training.train import StyleInfo, TrainJob
 
@@ -59,6 +60,17 @@ def catalog_job(
 def read_catalog(path: Path = CATALOG) -> list[CatalogEntry]:
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
     return [CatalogEntry(**entry) for entry in doc["style"]]
+
+
+def select(entries: list[CatalogEntry], names: str | None) -> list[CatalogEntry]:
+    """The entries named in a comma-separated list (all for None), in catalog order."""
+    if names is None:
+        return entries
+    wanted = set(names.split(","))
+    unknown = wanted - {e.name for e in entries}
+    if unknown:
+        raise ArtistoError(f"not in the catalog: {', '.join(sorted(unknown))}")
+    return [e for e in entries if e.name in wanted]
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

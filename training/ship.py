@@ -25,8 +25,9 @@ import logging
 import shutil
 from pathlib import Path
 
+from inference.errors import ArtistoError
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
-from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog
+from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
 from training.data import SHARED_DATA
 from training.evaluate import StabilityReport, evaluate, torch_generator
 from training.recipe import Recipe
@@ -162,12 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     entries = read_catalog()
-    if args.only:
-        wanted = args.only.split(",")
-        unknown = set(wanted) - {e.name for e in entries}
-        if unknown:
-            parser.error(f"not in the catalog: {', '.join(sorted(unknown))}")
-        entries = [e for e in entries if e.name in wanted]
+    try:
+        entries = select(entries, args.only)
+    except ArtistoError as exc:
+        parser.error(str(exc))
     if args.park:
         for path in park(args.runs, unfinished_runs(entries)):
             log.info("ship.parked path=%s", path)

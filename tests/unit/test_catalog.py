@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from inference.errors import ArtistoError
 from inference.registry import StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
-from training.catalog import CatalogEntry, _merge, read_catalog
+from training.catalog import CatalogEntry, _merge, read_catalog, select
 from training.data import SHARED_DATA
 from training.recipe import Recipe
 from training.ship import (
@@ -39,6 +42,15 @@ def test_every_shipped_style_records_the_recipe_of_its_net() -> None:
         assert recipe.stability_on, name
         trained_net = (recipe.width, recipe.residual_blocks, recipe.skip, recipe.skip_blur)
         assert trained_net == (net.width, net.residual_blocks, net.skip, net.skip_blur), name
+
+
+def test_select_keeps_catalog_order_and_names_unknown_styles() -> None:
+    entries = [CatalogEntry(name, f"{name}.jpg", "🎨") for name in ("a", "b", "c")]
+
+    assert [e.name for e in select(entries, "c,a")] == ["a", "c"]
+    assert select(entries, None) == entries
+    with pytest.raises(ArtistoError, match="not in the catalog: x, y"):
+        select(entries, "a,y,x")
 
 
 def test_merge_reaches_into_sections_without_dropping_siblings() -> None:
