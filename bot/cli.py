@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
 
     p = command("eval", _cmd_eval, "Measure a style's stability and write it into style.toml.")
-    p.add_argument("style", help="style name or pack folder")
+    p.add_argument("style", help="style name, pack folder, or run folder (printed only)")
     p.add_argument("--val", type=Path, help="folder of validation photos")
     p.add_argument("--video", type=Path, help="real clip for the background-flicker figure")
     p.add_argument("--size", type=_positive_int, default=384, help="processing size")

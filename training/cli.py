@@ -13,7 +13,14 @@ from inference.errors import ArtistoError
 from training.data import SHARED_DATA
 from training.evaluate import evaluate, torch_generator
 from training.recipe import Recipe, RecipeError
-from training.train import StyleInfo, TrainJob, pick_validation, train
+from training.train import (
+    CHECKPOINT_FILE,
+    StyleInfo,
+    TrainJob,
+    load_run_net,
+    pick_validation,
+    train,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +99,27 @@ def train_command(args: argparse.Namespace, cache_dir: Path) -> int:
 
 
 def eval_command(args: argparse.Namespace, styles_dir: Path | None) -> int:
+    """Measure a style pack (figures written into its style.toml), or a run folder's current
+    checkpoint (figures printed: a run in progress has no pack to write them into)."""
     from inference.registry import StyleRegistry, load_pack, update_metrics
 
     candidate = Path(args.style)
-    pack = (
-        load_pack(candidate)
-        if candidate.is_dir()
-        else StyleRegistry.discover(styles_dir).get(args.style)
-    )
+    run_checkpoint = candidate / CHECKPOINT_FILE
+    if run_checkpoint.is_file() and not (candidate / "style.toml").is_file():
+        net, iteration = load_run_net(candidate)
+        pack = None
+        print(f"run {candidate} at iteration {iteration}")
+    else:
+        pack = (
+            load_pack(candidate)
+            if candidate.is_dir()
+            else StyleRegistry.discover(styles_dir).get(args.style)
+        )
+        net = pack.build_generator()
     val_dir = args.val or _default_data("photos/val")
     video = args.video or _default_data("videos/vtest.mp4")
     report = evaluate(
-        torch_generator(pack.build_generator()),
+        torch_generator(net),
         pick_validation(val_dir, 8),
         size=args.size,
         clip=video if video.is_file() else None,
@@ -112,7 +128,7 @@ def eval_command(args: argparse.Namespace, styles_dir: Path | None) -> int:
     width = max(map(len, metrics))
     for key, value in metrics.items():
         print(f"{key:<{width}}  {value:.3f}")
-    if not args.no_write:
+    if pack is not None and not args.no_write:
         update_metrics(pack.path, metrics)
         print(f"written to {pack.path / 'style.toml'}")
     return 0

@@ -168,12 +168,7 @@ class Trainer:
 
     def load_checkpoint(self) -> None:
         state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
-        if "recipe" not in state:
-            raise RecipeError(
-                f"{self.checkpoint_path} does not record the recipe it was trained with (it"
-                " predates recorded recipes), so it cannot be resumed; start a new run folder"
-            )
-        changes = self.recipe.changes_from(state["recipe"])
+        changes = self.recipe.changes_from(_recorded_recipe(state, self.checkpoint_path))
         if changes:
             raise RecipeError(
                 f"{self.checkpoint_path} was trained with another recipe ({'; '.join(changes)});"
@@ -373,6 +368,26 @@ def _recipe_summary(recipe: Recipe, history: dict[str, list[float]]) -> dict[str
         k: round(sum(history[k][-tail:]) / tail, 6) for k in LOSS_NAMES if history[k]
     }
     return summary
+
+
+def _recorded_recipe(state: dict[str, Any], path: Path) -> dict[str, Any]:
+    if "recipe" not in state:
+        raise RecipeError(
+            f"{path} does not record the recipe it was trained with (it predates recorded"
+            " recipes); start a new run folder"
+        )
+    recipe: dict[str, Any] = state["recipe"]
+    return recipe
+
+
+def load_run_net(run_dir: Path) -> tuple[TransformerNet, int]:
+    """A run folder's generator as its checkpoint holds it, and the iteration it reached."""
+    path = run_dir / CHECKPOINT_FILE
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    r = Recipe.from_dict(_recorded_recipe(state, path))
+    net = TransformerNet(r.width, r.residual_blocks, skip=r.skip, skip_blur=r.skip_blur)
+    net.load_state_dict(state["net"])
+    return net.eval(), int(state["iteration"])
 
 
 def train(job: TrainJob) -> StylePack:

@@ -152,6 +152,32 @@ def test_resume_refuses_a_checkpoint_of_another_recipe(
         train(job(_recipe(iters=4)))
 
 
+def test_eval_measures_a_run_in_progress_without_writing(
+    tmp_path: Path,
+    folders: tuple[Path, Path, Path],
+    vgg_cache: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    photos, val, painting = folders
+    run = tmp_path / "run"
+    job = TrainJob(
+        name="tiny", style_image=painting, data_dir=photos, val_dir=val, run_dir=run,
+        pack_dir=tmp_path / "pack", cache_dir=vgg_cache, recipe=_recipe(iters=2),
+        show_progress=False,
+    )  # fmt: skip
+    Trainer(job).fit()
+    before = sorted(p.name for p in run.iterdir())
+
+    code = main(["eval", str(run), "--val", str(val), "--video", str(tmp_path / "none.mp4")])
+
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"run {run} at iteration 2" in out
+    flicker = float(out.split("noise_flicker", 1)[1].split()[0])
+    assert 0.0 < flicker < 100.0
+    assert sorted(p.name for p in run.iterdir()) == before, "a run folder gets no style.toml"
+
+
 def test_cli_refuses_a_bad_style_name(
     folders: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
