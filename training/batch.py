@@ -90,8 +90,9 @@ def train_until(
 
 def train_all(
     specs: list[RunSpec], *, data: Path, cache: Path, runs: Path, device: str, stop_at: float
-) -> list[RunResult]:
-    """Every run in its own process at once, each with an equal share of the CPU threads."""
+) -> list[RunResult | BaseException]:
+    """Every run in its own process at once, each with an equal share of the CPU threads; a
+    run that fails gives its exception in its place, and the others go on."""
     threads = max(1, (os.cpu_count() or 1) // len(specs))
     context = get_context("spawn")  # CUDA cannot be used in a forked child
     with ProcessPoolExecutor(len(specs), mp_context=context) as pool:
@@ -99,7 +100,8 @@ def train_all(
             train_until, data=data, cache=cache, runs=runs, device=device,
             stop_at=stop_at, threads=threads,
         )  # fmt: skip
-        return list(pool.map(work, specs))
+        futures = [pool.submit(work, spec) for spec in specs]
+        return [future.exception() or future.result() for future in futures]
 
 
 def pack_runs(runs: Path, out: Path, limit: int = TAR_LIMIT) -> list[Path]:
@@ -166,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         specs, data=args.data, cache=args.cache, runs=args.runs, device=args.device,
         stop_at=stop_at,
     )  # fmt: skip
-    for r in results:
+    for spec, r in zip(specs, results, strict=True):
+        if isinstance(r, BaseException):
+            log.error("batch.failed run=%s error=%r", spec.run, r)
+            continue
         log.info(
             "batch.run run=%s iteration=%d finished=%s it_per_s=%.2f",
             r.run, r.iteration, r.finished, r.steps / max(r.seconds, 1e-9),

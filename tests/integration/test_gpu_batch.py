@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from inference.errors import ArtistoError
-from training.batch import RunSpec, pack_runs, plan_runs, train_all
+from training.batch import RunResult, RunSpec, pack_runs, plan_runs, train_all
 from training.bundle import CARRY_BUDGET, write_bundle
 from training.catalog import CatalogEntry, catalog_job
 from training.data import TRAIN_PHOTO_SIDE, load_photo, to_tensor
@@ -105,16 +105,21 @@ def test_parallel_runs_stop_pack_and_resume_elsewhere(data: Path, tmp_path: Path
     specs = plan_runs([entry], tiny, {"waves"})
     runs = tmp_path / "runs"
 
-    results = train_all(specs, data=data, cache=CACHE, runs=runs, device="cpu", stop_at=1.0)
+    first = train_all(specs, data=data, cache=CACHE, runs=runs, device="cpu", stop_at=1.0)
 
-    assert [(r.run, r.iteration, r.finished) for r in results] == [
+    assert [(r.run, r.iteration, r.finished) for r in _succeeded(first)] == [
         ("waves", 1, False),
         ("waves_nostab", 1, False),
     ], "a passed deadline stops each run after its first step, checkpointed"
-    results = train_all(
-        specs, data=data, cache=CACHE, runs=runs, device="cpu", stop_at=time.time() + 600
-    )
-    assert [(r.iteration, r.steps, r.finished) for r in results] == [(3, 2, True)] * 2
+    ghost = RunSpec("ghost", CatalogEntry("ghost", "missing.jpg", "👻"), tiny)
+    second = train_all(
+        [*specs, ghost], data=data, cache=CACHE, runs=runs, device="cpu",
+        stop_at=time.time() + 600,
+    )  # fmt: skip
+    assert isinstance(second[2], FileNotFoundError), "a failing run fails alone"
+    assert [(r.iteration, r.steps, r.finished) for r in _succeeded(second[:2])] == [
+        (3, 2, True)
+    ] * 2
 
     tars = pack_runs(runs, tmp_path / "out")
     elsewhere = tmp_path / "elsewhere"
@@ -130,6 +135,13 @@ def test_parallel_runs_stop_pack_and_resume_elsewhere(data: Path, tmp_path: Path
     assert trainer.fit(), "the unpacked run is finished: it resumes with no step left"
     assert trainer.history["iter"] == [1, 2, 3]
     assert not torch.load(elsewhere / "waves_nostab" / CHECKPOINT_FILE)["recipe"]["stability_on"]
+
+
+def _succeeded(results: list[RunResult | BaseException]) -> list[RunResult]:
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, RunResult)]
 
 
 def test_runs_pack_into_files_under_the_limit(tmp_path: Path) -> None:
