@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from inference.errors import ArtistoError
 from inference.registry import StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
-from training.catalog import CatalogEntry, _merge, read_catalog, select
+from training.catalog import ABLATION_SUFFIX, CatalogEntry, _merge, read_catalog, select
 from training.data import SHARED_DATA
 from training.recipe import Recipe
 from training.ship import (
+    PARKED_DIR,
     needs_training,
     park,
     trained_recipe,
@@ -42,6 +44,19 @@ def test_every_shipped_style_records_the_recipe_of_its_net() -> None:
         assert recipe.stability_on, name
         trained_net = (recipe.width, recipe.residual_blocks, recipe.skip, recipe.skip_blur)
         assert trained_net == (net.width, net.residual_blocks, net.skip, net.skip_blur), name
+
+
+def test_every_parked_run_resumes_with_its_catalog_recipe() -> None:
+    """A parked checkpoint of another recipe would be refused when its run resumes."""
+    entries = {e.name: e for e in read_catalog()}
+    for path in sorted(PARKED_DIR.glob("*.pt")):
+        name, twin, _ = path.stem.partition(ABLATION_SUFFIX)
+        assert name in entries, f"{path.name} is no catalog style's run"
+        recipe = entries[name].recipe_over(Recipe())
+        if twin:
+            recipe = recipe.with_overrides(stability_on=False)
+        recorded = torch.load(path, map_location="cpu", weights_only=True)["recipe"]
+        assert recipe.changes_from(recorded) == [], path.name
 
 
 def test_select_keeps_catalog_order_and_names_unknown_styles() -> None:
