@@ -125,8 +125,7 @@ class Trainer:
         self.vgg = self.vgg.to(self.device).to(memory_format=memory_format)
         # Default initialisation throughout: a zero-initialised output conv (starting as the
         # identity) learned the painting's Gram statistics about three times slower.
-        self.net = TransformerNet(r.width, r.residual_blocks, skip=r.skip, skip_blur=r.skip_blur)
-        self.net = self.net.to(self.device).to(memory_format=memory_format)
+        self.net = new_generator(r).to(self.device).to(memory_format=memory_format)
         if not self.use_amp:
             speed_up_output_conv_backward(self.net.output_conv)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=r.lr)
@@ -342,6 +341,13 @@ class Trainer:
         return write_pack(job.pack_dir, self.net.cpu().eval(), meta, painting, preview)
 
 
+def new_generator(recipe: Recipe) -> TransformerNet:
+    """The untrained generator a recipe describes."""
+    return TransformerNet(
+        recipe.width, recipe.residual_blocks, skip=recipe.skip, skip_blur=recipe.skip_blur
+    )
+
+
 def speed_up_output_conv_backward(conv: torch.nn.Conv2d) -> None:
     """Feed the 9×9 conv to RGB in channels_last on the CPU.
 
@@ -384,8 +390,7 @@ def load_run_net(run_dir: Path) -> tuple[TransformerNet, int]:
     """A run folder's generator as its checkpoint holds it, and the iteration it reached."""
     path = run_dir / CHECKPOINT_FILE
     state = torch.load(path, map_location="cpu", weights_only=True)
-    r = Recipe.from_dict(_recorded_recipe(state, path))
-    net = TransformerNet(r.width, r.residual_blocks, skip=r.skip, skip_blur=r.skip_blur)
+    net = new_generator(Recipe.from_dict(_recorded_recipe(state, path)))
     net.load_state_dict(state["net"])
     return net.eval(), int(state["iteration"])
 

@@ -15,6 +15,12 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def weights_up_to(state: dict[str, torch.Tensor], layer: str) -> dict[str, torch.Tensor]:
+    """The ``features.N.*`` tensors of the convolutions up to the named ReLU."""
+    last = LAYERS[layer]
+    return {k: v for k, v in state.items() if int(k.split(".")[1]) <= last}
+
+
 class VGG16Features(nn.Module):
     """Maps RGB in [0, 1] to the named ReLU activations of ImageNet VGG16."""
 
@@ -38,8 +44,7 @@ class VGG16Features(nn.Module):
                 modules += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=False)]
                 channels = item
         self.features = nn.Sequential(*modules[: last + 1])
-        own = {k: v for k, v in state.items() if int(k.split(".")[1]) <= last}
-        self.load_state_dict(own)
+        self.load_state_dict(weights_up_to(state, self.layers[-1]))
         self.requires_grad_(False)
         self.eval()
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))

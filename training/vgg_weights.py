@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from inference.errors import ArtistoError
-from training.vgg import LAYERS
+from training.vgg import weights_up_to
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,8 @@ def write_compact_copy(cache_dir: Path, dest_dir: Path, last_layer: str = "relu4
     """The cached weights up to ``last_layer``, in fp16, as a cache file of ``dest_dir``: a
     quarter of the full file, for carrying to another machine (the losses use no deeper
     layer, and fp16 keeps VGG's features to about three significant digits)."""
-    last = LAYERS[last_layer]
-    state = {
-        key: value.half()
-        for key, value in load_vgg16_state(cache_dir).items()
-        if int(key.split(".")[1]) <= last
-    }
+    kept = weights_up_to(load_vgg16_state(cache_dir), last_layer)
+    state = {key: value.half() for key, value in kept.items()}
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / CACHE_NAME
     save_file(state, str(target), metadata={"source": PACKAGE, "up_to": last_layer})
