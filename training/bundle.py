@@ -3,7 +3,7 @@
 The device tool carries 64 MiB with the repository. The shared data (photos, all the
 paintings) and the full VGG16 file (59 MB) do not fit; what the runs read does::
 
-    python -m training.bundle .bundle    # about 25 MB: then training/gpu_retrain.sh there
+    python -m training.bundle .bundle    # about 22 MiB: then training/gpu_retrain.sh there
 
 Training photos are stored at the side the trainer holds them at anyway, validation photos at
 the shipped work side, the catalog's paintings only, and VGG16 up to relu4_3 in fp16. The
