@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from inference.errors import ArtistoError
+from training import bundle
 from training.batch import RunResult, RunSpec, pack_runs, plan_runs, train_all
 from training.bundle import CARRY_BUDGET, write_bundle
 from training.catalog import CatalogEntry, catalog_job
@@ -79,6 +80,16 @@ def test_the_bundle_holds_what_a_run_reads_in_little_room(data: Path, tmp_path: 
     for layer in layers:
         error = (got[layer] - expected[layer]).abs().max() / expected[layer].abs().max()
         assert float(error) < 1e-2, layer
+
+
+def test_a_bundle_over_the_carry_budget_is_refused(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_vgg16(CACHE)
+    monkeypatch.setattr(bundle, "CARRY_BUDGET", 2**20)
+    entries = [CatalogEntry("waves", "waves.jpg", "🌊")]
+    with pytest.raises(ArtistoError, match=r"the bundle is \d+\.\d MiB, over 1 MiB"):
+        write_bundle(tmp_path / "bundle", data=data, cache=CACHE, entries=entries, wheels=False)
 
 
 def test_twins_are_planned_only_where_asked() -> None:
@@ -165,6 +176,11 @@ def test_runs_pack_into_files_under_the_limit(tmp_path: Path) -> None:
     assert all(p.stat().st_size <= 30_000 for p in tars)
     with pytest.raises(ArtistoError, match="packs to"):
         pack_runs(runs, tmp_path / "out", limit=15_000)
+    for index in range(6):  # nine runs of one file each: one more than the tool brings back
+        (runs / f"more{index}").mkdir()
+        (runs / f"more{index}" / CHECKPOINT_FILE).write_bytes(bytes(6000))
+    with pytest.raises(ArtistoError, match="need 9 files"):
+        pack_runs(runs, tmp_path / "out", limit=20_000)
 
 
 def test_the_gpu_side_imports_nothing_its_image_lacks() -> None:
