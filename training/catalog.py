@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,27 @@ class CatalogEntry:
 
     def info(self, data: Path) -> StyleInfo:
         """Title, artist and year from the shared data's ``styles.csv``."""
-        with (data / "styles.csv").open(encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row["file"] == self.painting:
-                    year = row["year"].split(" ")[0]
-                    return StyleInfo(row["title"], row["artist"], year, self.emoji)
-        return StyleInfo(self.name.replace("_", " ").title(), emoji=self.emoji)
+        info = painting_info(data, self.painting)
+        if info is None:
+            return StyleInfo(self.name.replace("_", " ").title(), emoji=self.emoji)
+        return replace(info, emoji=self.emoji)
+
+
+def painting_info(data: Path, painting: str) -> StyleInfo | None:
+    """Title, artist and year of ``painting`` from ``data/styles.csv``, if it lists it.
+
+    A year cell may carry a note after the year ("1760-70 (as labelled; …)"): only the year
+    is kept.
+    """
+    table = data / "styles.csv"
+    if not table.is_file():
+        return None
+    with table.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("file") == painting:
+                year = row["year"].split(" ")[0]
+                return StyleInfo(row["title"], row["artist"], year)
+    return None
 
 
 def catalog_job(

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 from pathlib import Path
 
 import torch
 
 from inference.errors import ArtistoError
+from training.catalog import painting_info
 from training.data import SHARED_DATA
 from training.evaluate import evaluate, torch_generator
 from training.recipe import Recipe, RecipeError
 from training.train import (
     CHECKPOINT_FILE,
-    StyleInfo,
     TrainJob,
     load_run_net,
     pick_validation,
@@ -39,18 +38,6 @@ def _parse_crop(text: str | None) -> tuple[float, float, float, float] | None:
     if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
         raise RecipeError(f"--style-crop {text!r} is not inside the painting")
     return (x, y, w, h)
-
-
-def _style_info(style_image: Path) -> StyleInfo | None:
-    """Title, artist and year from a styles.csv next to the painting's folder, if present."""
-    table = style_image.parent.parent / "styles.csv"
-    if not table.is_file():
-        return None
-    with table.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("file") == style_image.name:
-                return StyleInfo(title=row["title"], artist=row["artist"], year=row["year"])
-    return None
 
 
 def train_command(args: argparse.Namespace, cache_dir: Path) -> int:
@@ -89,7 +76,7 @@ def train_command(args: argparse.Namespace, cache_dir: Path) -> int:
         pack_dir=pack_dir,
         cache_dir=cache_dir,
         recipe=recipe,
-        info=_style_info(args.style_image),
+        info=painting_info(args.style_image.parent.parent, args.style_image.name),
         device=device,
         resume=args.resume,
     )

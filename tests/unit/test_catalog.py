@@ -10,7 +10,14 @@ import torch
 from inference.errors import ArtistoError
 from inference.registry import StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
-from training.catalog import ABLATION_SUFFIX, CatalogEntry, _merge, read_catalog, select
+from training.catalog import (
+    ABLATION_SUFFIX,
+    CatalogEntry,
+    _merge,
+    painting_info,
+    read_catalog,
+    select,
+)
 from training.data import SHARED_DATA
 from training.recipe import Recipe
 from training.ship import (
@@ -33,6 +40,23 @@ def test_every_catalog_entry_has_its_painting_and_a_valid_recipe() -> None:
         assert recipe.stability_on
         info = entry.info(SHARED_DATA)
         assert info.artist, f"{entry.painting} has no artist in styles.csv"
+
+
+def test_painting_info_keeps_the_year_and_drops_its_note(tmp_path: Path) -> None:
+    (tmp_path / "styles.csv").write_text(
+        "file,title,artist,year\n"
+        'shrine.jpg,Shrine in Snow,Somebody,"1760-70 (as labelled; lived 1797-1858)"\n'
+        "wave.jpg,Wave,Somebody Else,\n",
+        encoding="utf-8",
+    )
+    shrine = painting_info(tmp_path, "shrine.jpg")
+    assert shrine is not None and (shrine.title, shrine.year) == ("Shrine in Snow", "1760-70")
+    wave = painting_info(tmp_path, "wave.jpg")
+    assert wave is not None and (wave.artist, wave.year) == ("Somebody Else", "")
+    assert painting_info(tmp_path, "elsewhere.jpg") is None
+    assert painting_info(tmp_path / "no-table", "wave.jpg") is None
+    named = CatalogEntry("other_style", "elsewhere.jpg", "🌊").info(tmp_path)
+    assert (named.title, named.emoji) == ("Other Style", "🌊")
 
 
 def test_every_shipped_style_records_the_recipe_of_its_net() -> None:
