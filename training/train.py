@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from inference.errors import ArtistoError
 from inference.nets import TransformerNet
 from inference.registry import NetSpec, StyleMeta, StylePack, write_pack
 from training.data import (
@@ -166,8 +168,8 @@ class Trainer:
         partial.replace(self.checkpoint_path)
 
     def load_checkpoint(self) -> None:
-        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
-        changes = self.recipe.changes_from(_recorded_recipe(state, self.checkpoint_path))
+        state = read_checkpoint(self.checkpoint_path, self.device)
+        changes = self.recipe.changes_from(state["recipe"])
         if changes:
             raise RecipeError(
                 f"{self.checkpoint_path} was trained with another recipe ({'; '.join(changes)});"
@@ -376,21 +378,33 @@ def _recipe_summary(recipe: Recipe, history: dict[str, list[float]]) -> dict[str
     return summary
 
 
-def _recorded_recipe(state: dict[str, Any], path: Path) -> dict[str, Any]:
-    if "recipe" not in state:
-        raise RecipeError(
+class CheckpointError(ArtistoError):
+    """A run's checkpoint that cannot be read back."""
+
+
+def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """A run checkpoint's state, refused with a clear error when the file is damaged (a
+    truncated copy, a placeholder) or predates recorded recipes."""
+    try:
+        state: dict[str, Any] = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint ({type(error).__name__}): delete it to start"
+            " the run again, or put back a good copy (training/parked/ keeps unfinished ones)"
+        ) from error
+    if not isinstance(state, dict) or "recipe" not in state:
+        raise CheckpointError(
             f"{path} does not record the recipe it was trained with (it predates recorded"
             " recipes); start a new run folder"
         )
-    recipe: dict[str, Any] = state["recipe"]
-    return recipe
+    return state
 
 
 def load_run_net(run_dir: Path) -> tuple[TransformerNet, int]:
     """A run folder's generator as its checkpoint holds it, and the iteration it reached."""
     path = run_dir / CHECKPOINT_FILE
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    net = new_generator(Recipe.from_dict(_recorded_recipe(state, path)))
+    state = read_checkpoint(path)
+    net = new_generator(Recipe.from_dict(state["recipe"]))
     net.load_state_dict(state["net"])
     return net.eval(), int(state["iteration"])
 

@@ -14,7 +14,7 @@ from PIL import Image
 from bot.cli import main
 from inference.registry import load_pack
 from training.recipe import Recipe, RecipeError
-from training.train import StyleInfo, Trainer, TrainJob, train
+from training.train import CheckpointError, StyleInfo, Trainer, TrainJob, train
 from training.vgg_weights import ensure_vgg16
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,8 +148,34 @@ def test_resume_refuses_a_checkpoint_of_another_recipe(
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     del state["recipe"]
     torch.save(state, tmp_path / "run" / "checkpoint.pt")
-    with pytest.raises(RecipeError, match="does not record the recipe it was trained with"):
+    with pytest.raises(CheckpointError, match="does not record the recipe it was trained with"):
         train(job(_recipe(iters=4)))
+
+
+def test_a_damaged_checkpoint_is_refused_with_what_to_do(
+    tmp_path: Path,
+    folders: tuple[Path, Path, Path],
+    vgg_cache: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    photos, val, painting = folders
+    run = tmp_path / "run"
+    job = TrainJob(
+        name="tiny", style_image=painting, data_dir=photos, val_dir=val, run_dir=run,
+        pack_dir=tmp_path / "pack", cache_dir=vgg_cache, recipe=_recipe(iters=2),
+        resume=True, show_progress=False,
+    )  # fmt: skip
+    Trainer(job).fit()
+    checkpoint = run / "checkpoint.pt"
+    whole = checkpoint.read_bytes()
+    for damaged in (whole[: len(whole) // 2], b"", b"version https://git-lfs.github.com/spec/v1\n"):
+        checkpoint.write_bytes(damaged)
+        with pytest.raises(CheckpointError, match="is not a readable checkpoint"):
+            train(job)
+        assert checkpoint.read_bytes() == damaged, "a refused checkpoint is left as it was"
+
+    assert main(["eval", str(run), "--val", str(val)]) != 0
+    assert "is not a readable checkpoint" in capsys.readouterr().err
 
 
 def test_eval_measures_a_run_in_progress_without_writing(
