@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -53,19 +55,29 @@ def _recipe(**overrides: object) -> Recipe:
     return Recipe().with_overrides(**{**settings, **overrides})
 
 
+JobFactory = Callable[..., TrainJob]
+
+
+@pytest.fixture
+def tiny_job(tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path) -> JobFactory:
+    """A tiny run in ``tmp_path/run``; keyword arguments override TrainJob's fields."""
+    photos, val, painting = folders
+
+    def make(recipe: Recipe | None = None, **fields: Any) -> TrainJob:
+        return TrainJob(
+            name="tiny", style_image=painting, data_dir=photos, val_dir=val,
+            run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
+            recipe=recipe or _recipe(), show_progress=False, **fields,
+        )  # fmt: skip
+
+    return make
+
+
 def test_three_iterations_make_a_loadable_pack(
-    tmp_path: Path,
-    folders: tuple[Path, Path, Path],
-    vgg_cache: Path,
-    caplog: pytest.LogCaptureFixture,
+    tiny_job: JobFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)  # as `artisto train` logs: every record is really built
-    photos, val, painting = folders
-    job = TrainJob(
-        name="tiny", style_image=painting, data_dir=photos, val_dir=val,
-        run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
-        recipe=_recipe(), info=StyleInfo(title="Tiny", artist="Nobody"), show_progress=False,
-    )  # fmt: skip
+    job = tiny_job(info=StyleInfo(title="Tiny", artist="Nobody"))
     pack = train(job)
     reloaded = load_pack(pack.path)
     assert reloaded.meta.title == "Tiny" and reloaded.meta.net.width == 4
@@ -86,36 +98,20 @@ def test_three_iterations_make_a_loadable_pack(
     ]
 
 
-def test_resume_continues_from_the_checkpoint(
-    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
-) -> None:
-    photos, val, painting = folders
-
-    def job(iters: int, resume: bool) -> TrainJob:
-        return TrainJob(
-            name="tiny", style_image=painting, data_dir=photos, val_dir=val,
-            run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
-            recipe=_recipe(iters=iters), resume=resume, show_progress=False,
-        )  # fmt: skip
-
-    train(job(2, resume=False))
+def test_resume_continues_from_the_checkpoint(tmp_path: Path, tiny_job: JobFactory) -> None:
+    train(tiny_job(_recipe(iters=2)))
     first = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert first["iteration"] == 2
-    train(job(4, resume=True))
+    train(tiny_job(_recipe(iters=4), resume=True))
     second = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert second["iteration"] == 4
     assert second["history"]["iter"] == [1, 2, 3, 4], "resumed run appends, not restarts"
 
 
 def test_a_deadline_stops_with_a_checkpoint_that_resumes(
-    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
+    tmp_path: Path, tiny_job: JobFactory
 ) -> None:
-    photos, val, painting = folders
-    job = TrainJob(
-        name="tiny", style_image=painting, data_dir=photos, val_dir=val,
-        run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
-        recipe=_recipe(iters=5, checkpoint_every=100), resume=True, show_progress=False,
-    )  # fmt: skip
+    job = tiny_job(_recipe(iters=5, checkpoint_every=100), resume=True)
 
     assert not Trainer(job).fit(stop_at=time.time())
     stopped = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
@@ -127,16 +123,10 @@ def test_a_deadline_stops_with_a_checkpoint_that_resumes(
 
 
 def test_resume_refuses_a_checkpoint_of_another_recipe(
-    tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path
+    tmp_path: Path, tiny_job: JobFactory
 ) -> None:
-    photos, val, painting = folders
-
     def job(recipe: Recipe) -> TrainJob:
-        return TrainJob(
-            name="tiny", style_image=painting, data_dir=photos, val_dir=val,
-            run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
-            recipe=recipe, resume=True, show_progress=False,
-        )  # fmt: skip
+        return tiny_job(recipe, resume=True)
 
     train(job(_recipe(iters=2)))
     before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
@@ -153,20 +143,11 @@ def test_resume_refuses_a_checkpoint_of_another_recipe(
 
 
 def test_a_damaged_checkpoint_is_refused_with_what_to_do(
-    tmp_path: Path,
-    folders: tuple[Path, Path, Path],
-    vgg_cache: Path,
-    capsys: pytest.CaptureFixture[str],
+    tiny_job: JobFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photos, val, painting = folders
-    run = tmp_path / "run"
-    job = TrainJob(
-        name="tiny", style_image=painting, data_dir=photos, val_dir=val, run_dir=run,
-        pack_dir=tmp_path / "pack", cache_dir=vgg_cache, recipe=_recipe(iters=2),
-        resume=True, show_progress=False,
-    )  # fmt: skip
+    job = tiny_job(_recipe(iters=2), resume=True)
     Trainer(job).fit()
-    checkpoint = run / "checkpoint.pt"
+    checkpoint = job.run_dir / "checkpoint.pt"
     whole = checkpoint.read_bytes()
     for damaged in (whole[: len(whole) // 2], b"", b"version https://git-lfs.github.com/spec/v1\n"):
         checkpoint.write_bytes(damaged)
@@ -174,23 +155,15 @@ def test_a_damaged_checkpoint_is_refused_with_what_to_do(
             train(job)
         assert checkpoint.read_bytes() == damaged, "a refused checkpoint is left as it was"
 
-    assert main(["eval", str(run), "--val", str(val)]) != 0
+    assert main(["eval", str(job.run_dir), "--val", str(job.val_dir)]) != 0
     assert "is not a readable checkpoint" in capsys.readouterr().err
 
 
 def test_eval_measures_a_run_in_progress_without_writing(
-    tmp_path: Path,
-    folders: tuple[Path, Path, Path],
-    vgg_cache: Path,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, tiny_job: JobFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photos, val, painting = folders
-    run = tmp_path / "run"
-    job = TrainJob(
-        name="tiny", style_image=painting, data_dir=photos, val_dir=val, run_dir=run,
-        pack_dir=tmp_path / "pack", cache_dir=vgg_cache, recipe=_recipe(iters=2),
-        show_progress=False,
-    )  # fmt: skip
+    job = tiny_job(_recipe(iters=2))
+    run, val = job.run_dir, job.val_dir
     Trainer(job).fit()
     before = sorted(p.name for p in run.iterdir())
 
