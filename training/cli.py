@@ -12,7 +12,7 @@ from inference.errors import ArtistoError
 from training.catalog import painting_info
 from training.data import SHARED_DATA
 from training.evaluate import evaluate, torch_generator
-from training.recipe import Recipe, RecipeError
+from training.recipe import Recipe, RecipeError, check_crop
 from training.train import (
     CHECKPOINT_FILE,
     TrainJob,
@@ -35,8 +35,7 @@ def _parse_crop(text: str | None) -> tuple[float, float, float, float] | None:
         x, y, w, h = (float(v) for v in text.split(","))
     except ValueError:
         raise RecipeError(f"--style-crop takes x,y,w,h fractions, got {text!r}") from None
-    if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
-        raise RecipeError(f"--style-crop {text!r} is not inside the painting")
+    check_crop((x, y, w, h))
     return (x, y, w, h)
 
 

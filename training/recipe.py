@@ -43,6 +43,21 @@ class StylePrep:
     colour: str = "keep"
     """keep, or gray (learn strokes and texture, keep the photo's colours less)."""
 
+    def __post_init__(self) -> None:
+        if self.crop is not None:
+            check_crop(self.crop)
+
+
+def check_crop(crop: tuple[float, float, float, float]) -> None:
+    """Refuse a crop (x, y, width, height as fractions) that reaches outside the painting:
+    the padding would be trained as part of the style."""
+    x, y, w, h = crop
+    if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
+        shown = ", ".join(f"{v:g}" for v in crop)
+        raise RecipeError(
+            f"style crop [{shown}] is not inside the painting (x, y, width, height as fractions)"
+        )
+
 
 @dataclass(frozen=True)
 class Stability:

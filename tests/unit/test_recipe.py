@@ -51,6 +51,16 @@ def test_bad_style_crops_are_refused(text: str, message: str) -> None:
         _parse_crop(text)
 
 
+def test_a_recipe_whose_crop_reaches_outside_the_painting_is_refused() -> None:
+    # x, y, width, height: [0.3, 0.3, 1.0, 1.0] would pad half the painting with black.
+    data = Recipe().to_dict()
+    data["style_prep"]["crop"] = [0.3, 0.3, 1.0, 1.0]
+    with pytest.raises(RecipeError, match=r"crop \[0.3, 0.3, 1, 1\] is not inside the painting"):
+        Recipe.from_dict(data)
+    data["style_prep"]["crop"] = [0.3, 0.3, 0.7, 0.7]
+    assert Recipe.from_dict(data).style_prep.crop == (0.3, 0.3, 0.7, 0.7)
+
+
 def test_a_good_style_crop_parses() -> None:
     assert _parse_crop("0.04,0.12,0.92,0.8") == (0.04, 0.12, 0.92, 0.8)
     assert _parse_crop(None) is None
