@@ -26,10 +26,18 @@ def _fit(image: Image.Image, cell: int) -> Image.Image:
     return image
 
 
+def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans where the system has it: Pillow's own font lacks accents (Café)."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", 14)
+    except OSError:
+        return ImageFont.load_default(14)
+
+
 def _label(image: Image.Image, text: str) -> Image.Image:
     labelled = Image.new("RGB", (image.width, image.height + 22), "white")
     labelled.paste(image, (0, 22))
-    ImageDraw.Draw(labelled).text((4, 4), text, fill="black", font=ImageFont.load_default(14))
+    ImageDraw.Draw(labelled).text((4, 4), text, fill="black", font=_font())
     return labelled
 
 
