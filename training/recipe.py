@@ -51,6 +51,8 @@ class StylePrep:
 def check_crop(crop: tuple[float, float, float, float]) -> None:
     """Refuse a crop (x, y, width, height as fractions) that reaches outside the painting:
     the padding would be trained as part of the style."""
+    if len(crop) != 4:
+        raise RecipeError(f"style crop {list(crop)} needs four numbers: x, y, width, height")
     x, y, w, h = crop
     if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
         shown = ", ".join(f"{v:g}" for v in crop)

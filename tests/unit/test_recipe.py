@@ -57,6 +57,9 @@ def test_a_recipe_whose_crop_reaches_outside_the_painting_is_refused() -> None:
     data["style_prep"]["crop"] = [0.3, 0.3, 1.0, 1.0]
     with pytest.raises(RecipeError, match=r"crop \[0.3, 0.3, 1, 1\] is not inside the painting"):
         Recipe.from_dict(data)
+    data["style_prep"]["crop"] = [0.3, 0.3, 0.7]
+    with pytest.raises(RecipeError, match="needs four numbers: x, y, width, height"):
+        Recipe.from_dict(data)
     data["style_prep"]["crop"] = [0.3, 0.3, 0.7, 0.7]
     assert Recipe.from_dict(data).style_prep.crop == (0.3, 0.3, 0.7, 0.7)
 
