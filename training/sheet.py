@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import io
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -26,6 +26,7 @@ def _fit(image: Image.Image, cell: int) -> Image.Image:
     return image
 
 
+@cache
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """DejaVu Sans where the system has it: Pillow's own font lacks accents (Café)."""
     try:
