@@ -24,15 +24,17 @@ class CatalogEntry:
     emoji: str
     recipe: dict[str, Any] = field(default_factory=dict)
     """Overrides of the base recipe for this painting; sections merge key by key."""
+    year: str | None = None
+    """Replaces the year of ``styles.csv`` where that one is known to be wrong; "" shows none."""
 
     def recipe_over(self, base: Recipe) -> Recipe:
         return Recipe.from_dict(_merge(base.to_dict(), self.recipe))
 
     def info(self, data: Path) -> StyleInfo:
         """Title, artist and year from the shared data's ``styles.csv``."""
-        info = painting_info(data, self.painting)
-        if info is None:
-            return StyleInfo(self.name.replace("_", " ").title(), emoji=self.emoji)
+        info = painting_info(data, self.painting) or StyleInfo(self.name.replace("_", " ").title())
+        if self.year is not None:
+            info = replace(info, year=self.year)
         return replace(info, emoji=self.emoji)
 
 

@@ -59,6 +59,17 @@ def test_painting_info_keeps_the_year_and_drops_its_note(tmp_path: Path) -> None
     assert (named.title, named.emoji) == ("Other Style", "🌊")
 
 
+def test_a_catalog_year_replaces_the_tables_and_an_empty_one_shows_none(tmp_path: Path) -> None:
+    (tmp_path / "styles.csv").write_text(
+        'file,title,artist,year\nshrine.jpg,Shrine in Snow,Somebody,"1760-70 (as labelled)"\n',
+        encoding="utf-8",
+    )
+    undated = CatalogEntry("shrine", "shrine.jpg", "❄️", year="").info(tmp_path)
+    assert (undated.title, undated.artist, undated.year) == ("Shrine in Snow", "Somebody", "")
+    assert CatalogEntry("shrine", "shrine.jpg", "❄️", year="1850").info(tmp_path).year == "1850"
+    assert CatalogEntry("shrine", "shrine.jpg", "❄️").info(tmp_path).year == "1760-70"
+
+
 def test_every_shipped_style_records_the_recipe_of_its_net() -> None:
     registry = StyleRegistry.discover()
     assert registry.names()
