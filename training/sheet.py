@@ -35,10 +35,20 @@ def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(14)
 
 
+def shorten(text: str, width: float, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
+    """``text`` if it fits in ``width`` pixels, else its first whole words and an ellipsis."""
+    words = text.split()
+    while words and font.getlength(text) > width:
+        words.pop()
+        text = " ".join(words) + "…"
+    return text
+
+
 def _label(image: Image.Image, text: str) -> Image.Image:
     labelled = Image.new("RGB", (image.width, image.height + 22), "white")
     labelled.paste(image, (0, 22))
-    ImageDraw.Draw(labelled).text((4, 4), text, fill="black", font=_font())
+    font = _font()
+    ImageDraw.Draw(labelled).text((4, 4), shorten(text, image.width - 8, font), "black", font)
     return labelled
 
 
@@ -48,7 +58,7 @@ def build_sheet(registry: StyleRegistry, photos: list[Path], cell: int) -> Image
     rows[0] += [_label(_fit(Image.open(p), cell), p.stem.split("_", 1)[-1]) for p in photos]
     for name in registry.names():
         pack = registry.get(name)
-        row = [_label(_fit(Image.open(pack.style_image_path), cell), pack.meta.title[:28])]
+        row = [_label(_fit(Image.open(pack.style_image_path), cell), pack.meta.title)]
         for photo in photos:
             options = PhotoOptions(max_side=2 * cell, work_side=pack.meta.work_side)
             result = stylize_photo(photo, partial(engine.stylize_batch, name), options)

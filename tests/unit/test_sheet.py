@@ -1,0 +1,23 @@
+"""Labels of the styles sheet fit their picture."""
+
+from __future__ import annotations
+
+from PIL import ImageFont
+
+from training.sheet import shorten
+
+FONT = ImageFont.load_default(14)
+TITLE = "The Benzaiten Shrine at Inokashira in Snow"
+
+
+def test_a_title_that_fits_is_kept_whole() -> None:
+    assert shorten(TITLE, FONT.getlength(TITLE), FONT) == TITLE
+
+
+def test_a_long_title_keeps_whole_words_that_fit_and_an_ellipsis() -> None:
+    short = shorten(TITLE, 180, FONT)
+    kept = short.removesuffix("…").split()
+    assert short.endswith("…") and kept == TITLE.split()[: len(kept)] and len(kept) >= 2
+    assert FONT.getlength(short) <= 180
+    one_word_more = " ".join(TITLE.split()[: len(kept) + 1]) + "…"
+    assert FONT.getlength(one_word_more) > 180
