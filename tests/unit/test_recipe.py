@@ -47,8 +47,9 @@ def test_unknown_recipe_keys_are_named(tmp_path: Path) -> None:
     ],
 )
 def test_bad_style_crops_are_refused(text: str, message: str) -> None:
+    """As ``artisto train`` applies ``--style-crop``: parsed, then set on the recipe."""
     with pytest.raises(RecipeError, match=message):
-        _parse_crop(text)
+        Recipe().with_overrides(**{"style_prep.crop": _parse_crop(text)})
 
 
 def test_a_recipe_whose_crop_reaches_outside_the_painting_is_refused() -> None:
