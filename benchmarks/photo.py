@@ -127,7 +127,7 @@ def one_shot_command(pack: StylePack, max_side: int, scratch: Path) -> Callable[
     source, target = scratch / "phone.jpg", scratch / "styled.jpg"
     env = {**os.environ, "ARTISTO_INFERENCE__STYLES_DIR": str(pack.path.parent)}
     command = [
-        sys.executable, "-m", "bot.cli", "stylize", str(source), str(target),
+        sys.executable, "-m", "artisto.cli", "stylize", str(source), str(target),
         "--style", pack.name, "--max-side", str(max_side),
     ]  # fmt: skip
 

@@ -16,8 +16,8 @@ from pydantic import SecretStr
 
 from bot.app import ArtistoApp
 from bot.config import Settings
-from bot.playground import BotApiEmulator
 from bot.web import ServerError, WebhookConfigError, serve, webhook_config
+from playground import BotApiEmulator
 
 
 def run(settings: Settings) -> int:

@@ -1,4 +1,4 @@
-"""``artisto styles`` and ``artisto stylize``: the work behind two subcommands of bot/cli.py.
+"""``artisto styles`` and ``artisto stylize``: the work behind two subcommands of artisto/cli.py.
 
 Errors are raised as ArtistoError subclasses; the caller prints them on one line and exits 2.
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from inference.media.image import DEFAULT_MAX_SIDE, ImageFormat
 from inference.photo import PhotoOptions, stylize_photo
 from inference.registry import StyleRegistry

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from artisto.errors import ArtistoError
 from inference.backends import Backend, BackendName, OrtBackend, TorchBackend
-from inference.errors import ArtistoError
 from inference.nets.transformer import TransformerNet
 from inference.registry import StyleRegistry
 

@@ -26,7 +26,7 @@ from typing import Protocol, TypeAlias, cast, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from inference.errors import ArtistoError, JobCancelled, JobTimeout, PoolUnavailable
+from artisto.errors import ArtistoError, JobCancelled, JobTimeout, PoolUnavailable
 from inference.scheduling import Request, Scheduler
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from PIL import Image, UnidentifiedImageError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from inference.errors import StylePackError, UnknownStyle
+from artisto.errors import StylePackError, UnknownStyle
 from inference.nets.transformer import TransformerNet
 
 log = logging.getLogger(__name__)

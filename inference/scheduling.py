@@ -19,7 +19,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from inference.errors import QueueFull
+from artisto.errors import QueueFull
 
 T = TypeVar("T")
 

@@ -31,11 +31,11 @@ from bot.app import AppOptions, ArtistoApp
 from bot.config import BotSettings, DbSettings, InferenceSettings, LimitsSettings, Settings
 from bot.db import Base
 from bot.middlewares.retry import RetryPolicy
-from bot.playground import BotApiEmulator, EmulatorConfig
 from bot.services.worker import WorkerConfig
 from inference.engine import Engine
 from inference.pool import BatchEngine
 from inference.registry import StyleRegistry
+from playground import BotApiEmulator, EmulatorConfig
 from tests.fixtures_packs import make_tiny_pack
 
 JsonDict = dict[str, Any]

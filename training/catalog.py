@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from training.recipe import Recipe
 from training.train import StyleInfo, TrainJob
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from training.catalog import painting_info
 from training.data import SHARED_DATA
 from training.evaluate import evaluate, torch_generator

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 
 
 class RecipeError(ArtistoError):

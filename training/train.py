@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from inference.nets import TransformerNet
 from inference.registry import NetSpec, StyleMeta, StylePack, write_pack
 from training.data import (

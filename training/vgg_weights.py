@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from training.vgg import weights_up_to
 
 log = logging.getLogger(__name__)

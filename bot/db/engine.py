@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # The queue claim is a single ``UPDATE ... RETURNING``, which SQLite has from 3.35.

@@ -30,15 +30,16 @@ T = TypeVar("T")
 
 _LOCK_KEY = 0x61727469_73746F  # "artisto"
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+"""Shipped inside the package, so an installed wheel can migrate."""
 
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's config for artisto's migrations, optionally bound to ``url``."""
     if not (MIGRATIONS_DIR / "env.py").is_file():
         raise FileNotFoundError(
-            f"migrations not found at {MIGRATIONS_DIR}: run artisto from its source tree "
-            "(pip install -e .) so that migrations/ sits beside bot/"
+            f"migrations not found at {MIGRATIONS_DIR}: the installation is incomplete;"
+            " reinstall artisto"
         )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -11,9 +11,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from artisto.errors import ArtistoError
 from bot.i18n import Texts, texts_for
 from bot.services.people import mark_blocked
-from inference.errors import ArtistoError
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""The bot's own typed failures, beside ``inference.errors``; each ``code`` is a reason
+"""The bot's own typed failures, beside ``artisto.errors``; each ``code`` is a reason
 category stored with a failed job and shown to the user translated (``Texts.failure``)."""
 
 from __future__ import annotations
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 
 
 class DownloadFailed(ArtistoError):

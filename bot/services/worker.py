@@ -29,6 +29,7 @@ from aiogram.types import FSInputFile
 from aiogram.utils.chat_action import ChatActionSender
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from artisto.errors import ArtistoError, JobTimeout, QueueFull
 from bot.config import Settings
 from bot.db import Job, JobStatus, Media, MediaKind, Repos, ResultKind
 from bot.i18n import Texts
@@ -40,7 +41,6 @@ from bot.services.metrics import BotMetrics
 from bot.services.outputs import ResultFiles
 from bot.services.people import mark_blocked, texts_of
 from bot.services.status import MessageRef, StatusBoard
-from inference.errors import ArtistoError, JobTimeout, QueueFull
 from inference.media.video import VideoKind, VideoLimits, VideoOptions, stylize_video_async
 from inference.photo import PhotoOptions, stylize_photo_async
 from inference.pool import InferencePool, Priority

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from inference.errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from artisto.errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
 
 ImageFormat = Literal["jpeg", "png"]
 

@@ -13,7 +13,7 @@ import av
 import av.container
 import av.video
 
-from inference.errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from artisto.errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
 from inference.media.video_types import MB, VideoInfo, VideoKind, VideoLimits
 
 DURATION_SLACK_S = 0.5

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.errors import JobCancelled
+from artisto.errors import JobCancelled
 from inference.media.probe import probe_video
 from inference.media.video_audio import AudioPlan
 from inference.media.video_decode import DecodedFrame, FrameReader, plan_geometry

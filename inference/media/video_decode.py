@@ -17,7 +17,7 @@ import av
 import av.video
 import numpy as np
 
-from inference.errors import MediaDecodeError, MediaTooLarge
+from artisto.errors import MediaDecodeError, MediaTooLarge
 from inference.media.probe import DURATION_SLACK_S, format_seconds, open_video_stream
 from inference.media.video_types import VideoInfo, VideoKind, VideoOptions
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import av
 
-from inference.errors import MediaTooLarge
+from artisto.errors import MediaTooLarge
 from inference.media.probe import human_size, probe_video
 from inference.media.video_audio import AudioPlan
 from inference.media.video_decode import FrameReader, plan_geometry

@@ -16,8 +16,8 @@ from typing import Any
 
 from bot.app import AppOptions, ArtistoApp
 from bot.config import InferenceSettings, LimitsSettings, Settings
-from bot.playground import BotApiEmulator
 from bot.runner import playground_settings
+from playground import BotApiEmulator
 from tests.bot_harness import BotHarness
 
 

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from bot.config import ENV_PREFIX
-from bot.playground.options import SAMPLES_DIR
+from playground.options import SAMPLES_DIR
 from tests.e2e.cdp import Chromium, Page, find_chromium
 
 pytestmark = [

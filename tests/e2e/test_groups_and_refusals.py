@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import Job, JobStatus, Media
-from bot.playground import ALICE, BORIS, GROUP_ID
+from playground import ALICE, BORIS, GROUP_ID
 from tests.bot_harness import jpeg, noisy_png, replies_to
 from tests.e2e.running import playground
 from tests.fixtures_video import make_headless

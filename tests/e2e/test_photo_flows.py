@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from bot.db import Job, JobStatus, Media, Result, ResultKind
-from bot.playground import ALICE, BORIS
 from inference.registry import StyleRegistry
+from playground import ALICE, BORIS
 from tests.bot_harness import buttons, data_with, jpeg, replies_to
 from tests.e2e.running import download, playground
 

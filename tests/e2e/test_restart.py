@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import Job, JobStatus, Repos
-from bot.playground import ALICE, BotApiEmulator
+from playground import ALICE, BotApiEmulator
 from tests.bot_harness import jpeg
 from tests.e2e.running import playground
 

@@ -10,7 +10,7 @@ import av
 import pytest
 
 from bot.db import Job, JobStatus, Result, ResultKind
-from bot.playground import ALICE
+from playground import ALICE
 from tests.bot_harness import buttons
 from tests.e2e.running import download, playground
 from tests.fixtures_video import make_clip, make_gif

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.db import Job, User
-from bot.playground import ALICE, BORIS, GROUP_ID
+from playground import ALICE, BORIS, GROUP_ID
 from tests.bot_harness import (
     callback_data,
     jpeg,

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from bot.db import Job, JobStatus, Media, MediaKind, Result, ResultKind, User
-from bot.playground import ALICE, BORIS
+from playground import ALICE, BORIS
 from tests.bot_harness import (
     buttons,
     callback_data,

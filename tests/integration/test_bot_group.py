@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.db import Job, JobStatus
-from bot.playground import ALICE, BORIS, GROUP_ID
+from playground import ALICE, BORIS, GROUP_ID
 from tests.bot_harness import (
     data_with,
     jpeg,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.db import Job, JobStatus, Media
-from bot.playground import ALICE, BORIS
+from playground import ALICE, BORIS
 from tests.bot_harness import (
     jpeg,
     mp4,

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 
 from bot.app import ArtistoApp
 from bot.db import Job, JobStatus, create_engine
-from bot.playground import ALICE, BORIS, BotApiEmulator
 from bot.services.health import check_database
 from bot.web import serve
+from playground import ALICE, BORIS, BotApiEmulator
 from tests.bot_harness import jpeg, running_bot, sqlite_url
 
 SECRET = "s3cret_token-for-tests"

@@ -10,7 +10,7 @@ import pytest
 
 from bot.db import Job, JobStatus, Repos, User
 from bot.db.repositories import ATTEMPTS_EXHAUSTED
-from bot.playground import ALICE, BORIS, BotApiEmulator
+from playground import ALICE, BORIS, BotApiEmulator
 from tests.bot_harness import (
     jpeg,
     mp4,

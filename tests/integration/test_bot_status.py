@@ -12,8 +12,8 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.playground import ALICE, BotApiEmulator, EmulatorConfig, RateLimit
 from bot.services.status import MessageRef, StatusBoard
+from playground import ALICE, BotApiEmulator, EmulatorConfig, RateLimit
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from bot.db import Job, JobStatus
-from bot.playground import ALICE, BORIS
 from bot.web import serve
 from inference.engine import Engine
 from inference.pool import Frames
 from inference.registry import StyleRegistry
+from playground import ALICE, BORIS
 from tests.bot_harness import (
     data_with,
     jpeg,

@@ -36,7 +36,7 @@ from aiogram.types import (
 from aiohttp import web
 from PIL import Image
 
-from bot.playground import (
+from playground import (
     ALICE,
     BORIS,
     GROUP_ID,

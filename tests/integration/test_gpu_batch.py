@@ -14,13 +14,13 @@ import pytest
 import torch
 from PIL import Image
 
-from inference.errors import ArtistoError
-from training import bundle
-from training.batch import RunResult, RunSpec, pack_runs, plan_runs, train_all
-from training.bundle import CARRY_BUDGET, write_bundle
+from artisto.errors import ArtistoError
 from training.catalog import CatalogEntry, catalog_job
 from training.data import TRAIN_PHOTO_SIDE, load_photo, to_tensor
 from training.recipe import Recipe
+from training.tools import bundle
+from training.tools.batch import RunResult, RunSpec, pack_runs, plan_runs, train_all
+from training.tools.bundle import CARRY_BUDGET, write_bundle
 from training.train import CHECKPOINT_FILE, Trainer
 from training.vgg import VGG16Features
 from training.vgg_weights import ensure_vgg16, load_vgg16_state
@@ -186,7 +186,7 @@ def test_runs_pack_into_files_under_the_limit(tmp_path: Path) -> None:
 def test_the_gpu_side_imports_nothing_its_image_lacks() -> None:
     """The GPU machine's image has torch, Pillow, safetensors, tqdm and matplotlib, not PyAV
     or the bot's packages (tomli_w travels as a wheel in the bundle)."""
-    code = "import sys, training.batch; print(' '.join(sys.modules))"
+    code = "import sys, training.tools.batch; print(' '.join(sys.modules))"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.errors import (
+from artisto.errors import (
     JobCancelled,
     JobTimeout,
     MediaDecodeError,

@@ -14,8 +14,8 @@ from PIL import ExifTags, Image
 from torch.nn import functional as F
 
 import inference.registry
-from bot.cli import main
-from inference.errors import MediaDecodeError
+from artisto.cli import main
+from artisto.errors import MediaDecodeError
 from inference.media.image import fit_size
 from inference.nets.transformer import TransformerNet
 from inference.photo import PhotoOptions, stylize_photo, stylize_photo_async

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from bot.cli import main
+from artisto.cli import main
 from inference.registry import load_pack
 from training.recipe import Recipe, RecipeError
 from training.train import CheckpointError, StyleInfo, Trainer, TrainJob, train

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.errors import (
+from artisto.errors import (
     ArtistoError,
     JobCancelled,
     MediaDecodeError,

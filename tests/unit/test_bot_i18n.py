@@ -7,8 +7,8 @@ import inspect
 
 import pytest
 
+import artisto.errors as inference_errors
 import bot.services.errors as bot_errors
-import inference.errors as inference_errors
 from bot.callbacks import (
     AnotherStyle,
     CancelJob,

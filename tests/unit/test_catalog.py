@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from inference.registry import StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
 from training.catalog import (
@@ -20,7 +20,7 @@ from training.catalog import (
 )
 from training.data import SHARED_DATA
 from training.recipe import Recipe
-from training.ship import (
+from training.tools.ship import (
     PARKED_DIR,
     needs_training,
     park,

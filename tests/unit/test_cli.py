@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, main
+from artisto.cli import build_parser, main
 from bot.config import ENV_PREFIX
 
 SUBCOMMANDS = {"run", "stylize", "styles", "train", "eval", "bench", "db", "fetch-vgg"}
@@ -141,7 +141,7 @@ def test_missing_file_names_the_file(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_unknown_subcommand_as_a_process(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "frobnicate"],
+        [sys.executable, "-m", "artisto.cli", "frobnicate"],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,

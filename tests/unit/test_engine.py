@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from artisto.errors import ArtistoError, UnknownStyle
 from inference import engine as engine_module
 from inference.backends import Backend, OrtBackend, TorchBackend
 from inference.engine import Engine, choose_device, padded_side, probe_image, probe_psnr
-from inference.errors import ArtistoError, UnknownStyle
 from inference.registry import StylePack, StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
-from inference.errors import MediaDecodeError, MediaTooLarge
+from artisto.errors import MediaDecodeError, MediaTooLarge
 from inference.media.image import (
     ImageFormat,
     decode_image,

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from bot.cli import build_parser
+from artisto.cli import build_parser
 from bot.config import settings_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from inference.errors import StylePackError, UnknownStyle
+from artisto.errors import StylePackError, UnknownStyle
 from inference.registry import (
     NetSpec,
     StyleMeta,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference.errors import QueueFull
+from artisto.errors import QueueFull
 from inference.scheduling import Request, Scheduler
 
 PHOTO, VIDEO = 0, 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import ImageFont
 
-from training.sheet import shorten
+from training.tools.sheet import shorten
 
 FONT = ImageFont.load_default(14)
 TITLE = "The Benzaiten Shrine at Inokashira in Snow"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from bot.playground.errors import bad_request
-from bot.playground.probe import Picture, Prepared
+from playground.errors import bad_request
+from playground.probe import Picture, Prepared
 
 JsonDict = dict[str, Any]
 

@@ -3,7 +3,8 @@
 The device tool carries 64 MiB with the repository. The shared data (photos, all the
 paintings) and the full VGG16 file (59 MB) do not fit; what the runs read does::
 
-    python -m training.bundle .bundle    # about 22 MiB: then training/gpu_retrain.sh there
+    python -m training.tools.bundle .bundle    # about 22 MiB
+    bash training/tools/gpu_retrain.sh .bundle 8    # there: minutes of training
 
 Training photos are stored at the side the trainer holds them at anyway, validation photos at
 the shipped work side, the catalog's paintings only, and VGG16 up to relu4_3 in fp16. The
@@ -21,7 +22,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from training.catalog import CatalogEntry, read_catalog
 from training.data import SHARED_DATA, TRAIN_PHOTO_SIDE, image_files, load_photo
 from training.vgg_weights import write_compact_copy
@@ -89,7 +90,7 @@ def _download_wheels(target: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.bundle", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training.tools.bundle", description=__doc__)
     parser.add_argument("dest", type=Path, help="bundle folder (replaced)")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")
     parser.add_argument("--cache", type=Path, default=Path("data/cache"), help="VGG16 cache")

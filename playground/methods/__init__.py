@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.playground.methods import answers, media, messages, session
-from bot.playground.methods.common import Handler
+from playground.methods import answers, media, messages, session
+from playground.methods.common import Handler
 
 METHODS: dict[str, Handler] = {
     **session.METHODS,

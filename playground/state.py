@@ -11,12 +11,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.playground.events import EventLog
-from bot.playground.files import FileStore
-from bot.playground.options import EmulatorConfig
-from bot.playground.ratelimit import ChatRateLimiter
-from bot.playground.updates import UpdateQueue
-from bot.playground.world import Chat, Person, World, quoted
+from playground.events import EventLog
+from playground.files import FileStore
+from playground.options import EmulatorConfig
+from playground.ratelimit import ChatRateLimiter
+from playground.updates import UpdateQueue
+from playground.world import Chat, Person, World, quoted
 
 JsonDict = dict[str, Any]
 

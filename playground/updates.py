@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.playground.errors import ApiError
+from playground.errors import ApiError
 
 JsonDict = dict[str, Any]
 ReplyHandler = Callable[[JsonDict], Awaitable[None]]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.playground.errors import ApiError, bad_request
-from bot.playground.methods.common import Handler, keyboard_markup
-from bot.playground.options import (
+from playground.errors import ApiError, bad_request
+from playground.methods.common import Handler, keyboard_markup
+from playground.options import (
     CALLBACK_ANSWER_LIMIT,
     INLINE_RESULT_ID_LIMIT,
     INLINE_RESULTS_LIMIT,
 )
-from bot.playground.params import Params
-from bot.playground.state import State
+from playground.params import Params
+from playground.state import State
 
 JsonDict = dict[str, Any]
 

@@ -6,8 +6,8 @@ import math
 import time
 from collections import deque
 
-from bot.playground.errors import too_many_requests
-from bot.playground.options import RateLimit
+from playground.errors import too_many_requests
+from playground.options import RateLimit
 
 
 class ChatRateLimiter:

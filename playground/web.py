@@ -15,11 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.playground import users
-from bot.playground.errors import ApiError, PlaygroundError
-from bot.playground.params import Upload, read_multipart
-from bot.playground.probe import MEDIA_KINDS, guess_kind
-from bot.playground.state import State
+from playground import users
+from playground.errors import ApiError, PlaygroundError
+from playground.params import Upload, read_multipart
+from playground.probe import MEDIA_KINDS, guess_kind
+from playground.state import State
 
 JsonDict = dict[str, Any]
 UiHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -16,9 +16,9 @@ from typing import NoReturn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from artisto.errors import ArtistoError
 from bot.config import Settings, explain
 from bot.logs import setup_logging
-from inference.errors import ArtistoError
 
 
 class UserError(Exception):

@@ -6,12 +6,12 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.playground.errors import ApiError, bad_request
-from bot.playground.formatting import Formatted, format_text
-from bot.playground.options import CALLBACK_DATA_LIMIT
-from bot.playground.params import Params
-from bot.playground.state import State
-from bot.playground.world import Chat
+from playground.errors import ApiError, bad_request
+from playground.formatting import Formatted, format_text
+from playground.options import CALLBACK_DATA_LIMIT
+from playground.params import Params
+from playground.state import State
+from playground.world import Chat
 
 JsonDict = dict[str, Any]
 Handler = Callable[[State, Params], Awaitable[Any]]

@@ -1,4 +1,4 @@
-"""``python -m bot.playground``: the emulator and its page alone, without the bot.
+"""``python -m playground``: the emulator and its page alone, without the bot.
 
 For working on the page, or for pointing a bot started by hand at it; ``artisto run``
 without a token starts the emulator together with the bot.
@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from bot.playground.emulator import BotApiEmulator
-from bot.playground.options import SAMPLES_DIR, EmulatorConfig
+from playground.emulator import BotApiEmulator
+from playground.options import SAMPLES_DIR, EmulatorConfig
 
 
 async def serve(host: str, port: int, samples: Path) -> None:
@@ -27,7 +27,7 @@ async def serve(host: str, port: int, samples: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.playground", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
     parser.add_argument(

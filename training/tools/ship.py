@@ -2,8 +2,8 @@
 
 Runs resume from their checkpoints, so the command can be stopped and started again::
 
-    python -m training.ship --runs ~/artisto-runs                 # every style, in order
-    python -m training.ship --only great_wave --ablation         # and its no-stability twin
+    python -m training.tools.ship --runs ~/artisto-runs                 # every style, in order
+    python -m training.tools.ship --only great_wave --ablation         # and its no-stability twin
 
 Each finished style is evaluated (``artisto eval``'s metrics) and copied into
 ``inference/styles/NAME``. With ``--ablation``, the same recipe without the stability terms
@@ -25,7 +25,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
 from training.data import SHARED_DATA
@@ -35,7 +35,8 @@ from training.train import CHECKPOINT_FILE, TrainJob, pick_validation, train
 
 log = logging.getLogger(__name__)
 
-PARKED_DIR = Path(__file__).with_name("parked")
+PARKED_DIR = Path(__file__).resolve().parents[1] / "parked"
+"""``training/parked/``: unfinished runs, committed so that another machine can resume them."""
 UNSTABILIZED_METRIC = "noise_flicker_unstabilized"
 
 
@@ -144,7 +145,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.ship", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training.tools.ship", description=__doc__)
     parser.add_argument("--runs", type=Path, default=Path("data/runs"), help="run folders")
     parser.add_argument("--cache", type=Path, default=Path("data/cache"), help="VGG16 cache")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")

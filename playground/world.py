@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.playground.errors import PlaygroundError, bad_request
-from bot.playground.options import EmulatorConfig
+from playground.errors import PlaygroundError, bad_request
+from playground.options import EmulatorConfig
 
 JsonDict = dict[str, Any]
 

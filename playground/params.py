@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from bot.playground.errors import ApiError, bad_request
+from playground.errors import ApiError, bad_request
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 

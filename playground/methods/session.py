@@ -6,11 +6,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.playground.errors import bad_request
-from bot.playground.methods.common import Handler, target_chat
-from bot.playground.params import Params
-from bot.playground.state import State
-from bot.playground.updates import Webhook
+from playground.errors import bad_request
+from playground.methods.common import Handler, target_chat
+from playground.params import Params
+from playground.state import State
+from playground.updates import Webhook
 
 JsonDict = dict[str, Any]
 

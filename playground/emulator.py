@@ -20,13 +20,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.playground import users
-from bot.playground.api import BotApi
-from bot.playground.errors import PlaygroundError
-from bot.playground.options import MB, EmulatorConfig
-from bot.playground.probe import MediaKind
-from bot.playground.state import Failure, State
-from bot.playground.web import WebUi
+from playground import users
+from playground.api import BotApi
+from playground.errors import PlaygroundError
+from playground.options import MB, EmulatorConfig
+from playground.probe import MediaKind
+from playground.state import Failure, State
+from playground.web import WebUi
 
 JsonDict = dict[str, Any]
 Upload = users.Upload

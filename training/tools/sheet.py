@@ -1,6 +1,6 @@
 """``docs/styles.jpg``: every installed style on the same validation photos, faces among them.
 
-python -m training.sheet [--out docs/styles.jpg] [--cell 240]
+python -m training.tools.sheet [--out docs/styles.jpg] [--cell 240]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def build_sheet(registry: StyleRegistry, photos: list[Path], cell: int) -> Image
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.sheet", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training.tools.sheet", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/styles.jpg"))
     parser.add_argument("--cell", type=int, default=240)
     parser.add_argument("--val", type=Path, default=SHARED_DATA / "photos" / "val")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.playground.errors import bad_request
-from bot.playground.methods.common import (
+from playground.errors import bad_request
+from playground.methods.common import (
     Handler,
     editable_message,
     inline_keyboard,
@@ -15,10 +15,10 @@ from bot.playground.methods.common import (
     target_chat,
     text_fields,
 )
-from bot.playground.options import CAPTION_LIMIT, TEXT_LIMIT
-from bot.playground.params import Params
-from bot.playground.state import State
-from bot.playground.world import Chat
+from playground.options import CAPTION_LIMIT, TEXT_LIMIT
+from playground.params import Params
+from playground.state import State
+from playground.world import Chat
 
 JsonDict = dict[str, Any]
 

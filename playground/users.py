@@ -11,13 +11,13 @@ import time
 import zlib
 from typing import Any
 
-from bot.playground.errors import ApiError, PlaygroundError
-from bot.playground.formatting import format_text, user_entities
-from bot.playground.methods.answers import INLINE_MEDIA
-from bot.playground.options import CAPTION_LIMIT, TEXT_LIMIT
-from bot.playground.probe import MediaError, MediaKind, Prepared, prepare
-from bot.playground.state import CallbackRecord, InlineRecord, State
-from bot.playground.world import Chat, Person
+from playground.errors import ApiError, PlaygroundError
+from playground.formatting import format_text, user_entities
+from playground.methods.answers import INLINE_MEDIA
+from playground.options import CAPTION_LIMIT, TEXT_LIMIT
+from playground.probe import MediaError, MediaKind, Prepared, prepare
+from playground.state import CallbackRecord, InlineRecord, State
+from playground.world import Chat, Person
 
 JsonDict = dict[str, Any]
 Upload = bytes | tuple[bytes, str]

@@ -12,10 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.playground.errors import ApiError, bad_request
-from bot.playground.methods import BY_LOWER_NAME
-from bot.playground.params import Params, entity_too_large
-from bot.playground.state import State
+from playground.errors import ApiError, bad_request
+from playground.methods import BY_LOWER_NAME
+from playground.params import Params, entity_too_large
+from playground.state import State
 
 JsonDict = dict[str, Any]
 

@@ -6,10 +6,10 @@ through it over HTTP.
 
 from __future__ import annotations
 
-from bot.playground.emulator import BotApiEmulator
-from bot.playground.errors import ApiError, PlaygroundError
-from bot.playground.options import EmulatorConfig, RateLimit
-from bot.playground.world import GROUP_ID, PEOPLE
+from playground.emulator import BotApiEmulator
+from playground.errors import ApiError, PlaygroundError
+from playground.options import EmulatorConfig, RateLimit
+from playground.world import GROUP_ID, PEOPLE
 
 ALICE = PEOPLE[0].id
 BORIS = PEOPLE[1].id

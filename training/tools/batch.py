@@ -1,14 +1,15 @@
 """Train several catalog styles at once on one GPU for a fixed time; pack the runs to carry back.
 
-    python -m training.batch --data B/data --cache B/cache --runs B/runs --device cuda \\
-        --recipe training/gpu.toml --minutes 8 --ablation starry_night,great_wave --out "$OUT"
+    python -m training.tools.batch --data B/data --cache B/cache --runs B/runs --device cuda \\
+        --recipe training/tools/gpu.toml --minutes 8 --ablation starry_night,great_wave --out "$OUT"
 
 Each run trains in its own process: a small generator at batch 4 leaves a large GPU mostly
 idle. At the deadline every run checkpoints and stops. The runs' checkpoints, recipes, loss
 curves and latest sample sheets are packed into tar files of at most 16 MiB under ``--out``
 (the device tool brings back eight such files). Unpacked into a runs folder, a later call
-resumes them; on this machine ``python -m training.ship --runs RUNS --recipe training/gpu.toml``
-finishes, evaluates and installs each style (a finished run only exports).
+resumes them; on this machine
+``python -m training.tools.ship --runs RUNS --recipe training/tools/gpu.toml`` finishes,
+evaluates and installs each style (a finished run only exports).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from inference.errors import ArtistoError
+from artisto.errors import ArtistoError
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
 from training.recipe import Recipe
 from training.train import CHECKPOINT_FILE, Trainer
@@ -144,7 +145,7 @@ def _member_bytes(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.batch", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training.tools.batch", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="data folder (see bundle)")
     parser.add_argument("--cache", type=Path, required=True, help="VGG16 cache folder")
     parser.add_argument("--runs", type=Path, required=True, help="run folders (resumed)")

@@ -6,8 +6,8 @@ import asyncio
 from functools import partial
 from typing import Any
 
-from bot.playground.errors import bad_request
-from bot.playground.methods.common import (
+from playground.errors import bad_request
+from playground.methods.common import (
     Handler,
     inline_keyboard,
     message_text,
@@ -15,10 +15,10 @@ from bot.playground.methods.common import (
     target_chat,
     text_fields,
 )
-from bot.playground.options import CAPTION_LIMIT
-from bot.playground.params import Params, Upload
-from bot.playground.probe import MediaError, MediaKind, prepare
-from bot.playground.state import State
+from playground.options import CAPTION_LIMIT
+from playground.params import Params, Upload
+from playground.probe import MediaError, MediaKind, prepare
+from playground.state import State
 
 JsonDict = dict[str, Any]
 

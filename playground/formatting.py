@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.playground.errors import ApiError, bad_request
+from playground.errors import ApiError, bad_request
 
 Entity = dict[str, Any]
 

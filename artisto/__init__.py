@@ -1,0 +1,1 @@
+"""artisto: the product-wide pieces, the command line and the errors every part shares."""
