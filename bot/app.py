@@ -38,7 +38,7 @@ from bot.services.outputs import ResultFiles
 from bot.services.picks import StylePicks
 from bot.services.recovery import recover
 from bot.services.status import DEFAULT_MIN_INTERVAL, StatusBoard
-from bot.services.worker import JobWorker, WorkerConfig
+from bot.services.worker.loop import JobWorker, WorkerConfig
 from inference.pool import BatchEngine, InferencePool, PoolConfig
 from inference.registry import StyleRegistry
 

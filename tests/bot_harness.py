@@ -31,7 +31,7 @@ from bot.app import AppOptions, ArtistoApp
 from bot.config import BotSettings, DbSettings, InferenceSettings, LimitsSettings, Settings
 from bot.db import Base
 from bot.middlewares.retry import RetryPolicy
-from bot.services.worker import WorkerConfig
+from bot.services.worker.loop import WorkerConfig
 from inference.engine import Engine
 from inference.pool import BatchEngine
 from inference.registry import StyleRegistry

@@ -1,4 +1,5 @@
-"""Sending a result back: as a reply to the original media, in the kind the user sent.
+"""Sending a result back: as a reply to the original media, in the kind the user sent, with
+the style's caption and the result's buttons.
 
 A file is either new bytes (uploaded) or a ``file_id`` already on Telegram (a cache hit, sent
 again without any upload). What Telegram answers is boiled down to ``Sent``: the ids to store.
@@ -13,6 +14,9 @@ from aiogram.enums import ChatAction
 from aiogram.types import InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 
 from bot.db import MediaKind, ResultKind
+from bot.i18n import Texts
+from bot.keyboards import result_keyboard
+from inference.registry import StylePack
 
 RESULT_KIND: dict[MediaKind, ResultKind] = {
     MediaKind.PHOTO: ResultKind.PHOTO,
@@ -109,6 +113,29 @@ async def send_result(
             reply_markup=markup,
         )
     return sent_file(message, kind)
+
+
+async def send_painting(
+    bot: Bot,
+    where: Destination,
+    kind: ResultKind,
+    file: InputFile | str,
+    *,
+    job_id: int,
+    pack: StylePack,
+    texts: Texts,
+) -> Sent:
+    """A result of ``job_id`` as the user sees it, fresh or from the cache alike: captioned
+    with the painting it follows, under the result's buttons."""
+    meta = pack.meta
+    return await send_result(
+        bot,
+        where,
+        kind,
+        file,
+        caption=texts.result_caption(meta.emoji, meta.title, meta.artist, meta.year),
+        markup=result_keyboard(job_id, kind, pack.name, texts),
+    )
 
 
 def sent_file(message: Message, kind: ResultKind) -> Sent:

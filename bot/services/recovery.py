@@ -16,9 +16,10 @@ from bot.config import Settings
 from bot.db import Repos
 from bot.db.repositories import ATTEMPTS_EXHAUSTED, Recovered
 from bot.keyboards import status_keyboard
+from bot.services.apology import apologise
+from bot.services.jobs import QueueListener
 from bot.services.people import texts_of
 from bot.services.status import MessageRef, StatusBoard
-from bot.services.worker import JobWorker, apologise
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ async def recover(
     sessions: async_sessionmaker[AsyncSession],
     status: StatusBoard,
     settings: Settings,
-    worker: JobWorker,
+    worker: QueueListener,
 ) -> Recovered:
     async with sessions.begin() as session:
         recovered = await Repos(session).jobs.requeue_stale_running(settings.limits.max_attempts)

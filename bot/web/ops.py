@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.db import Repos
 from bot.services.health import check
 from bot.services.metrics import BotMetrics
-from bot.services.worker import JobWorker
+from bot.services.worker.loop import JobWorker
 from inference.pool import InferencePool
 
 log = logging.getLogger(__name__)
