@@ -17,11 +17,13 @@ from aiogram.utils.chat_action import ChatActionSender
 from bot.callbacks import AnotherStyle, CancelJob, OriginalQuality, StyleChoice, Surprise
 from bot.handlers.common import alert, limit_text, not_allowed_text, thread_of
 from bot.i18n import Texts
-from bot.keyboards import result_keyboard, status_keyboard, style_keyboard
-from bot.services.delivery import Destination, send_result
-from bot.services.jobs import Cached, JobService, NotAllowed, Outcome, Queued
+from bot.keyboards import style_keyboard
+from bot.services.cancel import tell_cancelled
+from bot.services.delivery import Destination
+from bot.services.jobs import JobService, NotAllowed, Queued
 from bot.services.limits import LimitHit
 from bot.services.outputs import ResultFiles
+from bot.services.start import start_job
 from bot.services.status import MessageRef, StatusBoard
 from inference.registry import StyleRegistry
 
@@ -106,43 +108,6 @@ async def choose(
         await query.answer()
 
 
-async def start_job(
-    keyboard: MessageRef,
-    thread: int | None,
-    *,
-    media_id: int,
-    requester: int,
-    style: str,
-    texts: Texts,
-    jobs: JobService,
-    registry: StyleRegistry,
-    status: StatusBoard,
-    bot: Bot,
-) -> Outcome:
-    """Ask for the job and show it where the style ``keyboard`` was: that message becomes
-    the job's status, or the result comes at once from the cache and the keyboard goes.
-    A limit in the way is returned for the caller to tell (an alert, a reply); the keyboard
-    stays for a later try. Raises ``NotAllowed`` for a stale or foreign media."""
-    outcome = await jobs.request(
-        media_id=media_id, user_id=requester, style=style, status=keyboard, thread_id=thread
-    )
-    if isinstance(outcome, Queued):
-        status.update(keyboard, texts.queued(outcome.ahead), status_keyboard(outcome.job.id, texts))
-    elif isinstance(outcome, Cached):
-        meta = registry.get(style).meta
-        result = outcome.result
-        await send_result(
-            bot,
-            Destination(keyboard.chat_id, outcome.media.message_id, thread),
-            result.kind,
-            result.file_id,
-            caption=texts.result_caption(meta.emoji, meta.title, meta.artist, meta.year),
-            markup=result_keyboard(outcome.job.id, result.kind, style, texts),
-        )
-        await status.finish(keyboard, delete=True)
-    return outcome
-
-
 async def on_cancel(
     query: CallbackQuery,
     callback_data: CancelJob,
@@ -160,8 +125,8 @@ async def on_cancel(
         await alert(query, not_allowed_text(texts, refused))
         return
     await query.answer(texts.cancelled)
-    if job is not None and job.status_message_id is not None:
-        await status.finish(MessageRef(job.chat_id, job.status_message_id), texts.cancelled)
+    if job is not None:
+        await tell_cancelled(status, job, texts.cancelled)
 
 
 async def on_another(

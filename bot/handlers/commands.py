@@ -9,14 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import GalleryPick, LanguageChoice
 from bot.config import Settings
-from bot.db import Repos
 from bot.handlers.common import alert, thread_of
 from bot.i18n import Texts, as_language, texts_for
 from bot.keyboards import gallery_keyboard, language_keyboard
+from bot.services.cancel import cancel_queued
 from bot.services.gallery import Gallery
 from bot.services.jobs import JobService
+from bot.services.people import set_language
 from bot.services.picks import StylePicks
-from bot.services.status import MessageRef, StatusBoard
+from bot.services.status import StatusBoard
 from inference.registry import StyleRegistry
 
 
@@ -93,8 +94,7 @@ async def lang_chosen(
     if language is None:
         await query.answer(texts_for("en").stale_button, show_alert=True)
         return
-    async with sessions.begin() as session:
-        await Repos(session).users.set_language(query.from_user.id, language)
+    await set_language(sessions, query.from_user.id, language)
     chosen = texts_for(language)
     await query.answer(chosen.lang_set)
     if isinstance(query.message, Message):
@@ -104,25 +104,17 @@ async def lang_chosen(
 async def cancel(message: Message, texts: Texts, jobs: JobService, status: StatusBoard) -> None:
     if message.from_user is None:
         return
-    cancelled = await jobs.cancel_queued(message.from_user.id)
-    for job in cancelled:
-        if job.status_message_id is not None:
-            await status.finish(MessageRef(job.chat_id, job.status_message_id), texts.cancelled)
-    await message.answer(
-        texts.cancelled_jobs(len(cancelled)) if cancelled else texts.nothing_to_cancel
-    )
+    cancelled = await cancel_queued(jobs, status, message.from_user.id, texts.cancelled)
+    await message.answer(texts.cancelled_jobs(cancelled) if cancelled else texts.nothing_to_cancel)
 
 
-async def stats(
-    message: Message, texts: Texts, is_admin: bool, sessions: async_sessionmaker[AsyncSession]
-) -> None:
+async def stats(message: Message, texts: Texts, is_admin: bool, jobs: JobService) -> None:
     """The queue and the last hour, for the admins in the configuration; a polite no to
     anyone else."""
     if not is_admin:
         await message.answer(texts.stats_admins_only)
         return
-    async with sessions() as session:
-        s = await Repos(session).jobs.stats()
+    s = await jobs.stats()
     latency = ", ".join(
         f"{kind.value} {seconds:.1f} s" for kind, seconds in s.median_latency_s.items()
     )

@@ -16,19 +16,10 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import Repos, Result, ResultKind
+from bot.db import Result, ResultKind
 from bot.i18n import Texts
+from bot.services.sharing import recent_results
 from inference.registry import StyleRegistry
-
-MAX_RESULTS = 20
-
-
-def matching_styles(registry: StyleRegistry, query: str) -> list[str] | None:
-    """Styles whose name or title contains the query; None (no filter) for an empty one."""
-    words = query.strip().lower()
-    if not words:
-        return None
-    return [p.name for p in registry if words in p.name or words in p.meta.title.lower()]
 
 
 def as_inline(result: Result, registry: StyleRegistry) -> InlineQueryResultUnion | None:
@@ -52,11 +43,7 @@ async def on_inline(
     registry: StyleRegistry,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    styles = matching_styles(registry, query.query)
-    async with sessions() as session:
-        found = await Repos(session).results.recent_for_user(
-            query.from_user.id, limit=MAX_RESULTS, styles=styles
-        )
+    found = await recent_results(sessions, registry, query.from_user.id, query.query)
     results = [item for r in found if (item := as_inline(r, registry)) is not None]
     button = (
         None

@@ -8,7 +8,6 @@ from typing import NamedTuple
 from aiogram import Bot, F, Router
 from aiogram.types import Message
 
-from bot.handlers.choice import start_job
 from bot.handlers.common import limit_text, refusal_text
 from bot.i18n import Texts
 from bot.keyboards import style_keyboard
@@ -17,6 +16,7 @@ from bot.services.intake import IntakeService
 from bot.services.jobs import JobService
 from bot.services.limits import LimitHit
 from bot.services.picks import StylePicks
+from bot.services.start import start_job
 from bot.services.status import MessageRef, StatusBoard
 from inference.registry import StyleRegistry
 

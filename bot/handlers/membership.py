@@ -7,7 +7,7 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.types import ChatMemberUpdated
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import Repos
+from bot.services.people import set_blocked
 
 GONE = frozenset({ChatMemberStatus.KICKED, ChatMemberStatus.LEFT})
 
@@ -15,9 +15,7 @@ GONE = frozenset({ChatMemberStatus.KICKED, ChatMemberStatus.LEFT})
 async def on_membership(
     event: ChatMemberUpdated, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    blocked = event.new_chat_member.status in GONE
-    async with sessions.begin() as session:
-        await Repos(session).users.set_blocked(event.from_user.id, blocked)
+    await set_blocked(sessions, event.from_user.id, event.new_chat_member.status in GONE)
 
 
 def setup() -> Router:

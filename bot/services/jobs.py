@@ -1,4 +1,5 @@
-"""Turning a tap into a job: the cache, the limits, the durable queue; and taking jobs back.
+"""Turning a tap into a job: the cache, the limits, the durable queue; taking jobs back;
+and counting them for /stats.
 
 Every check that protects one user from another lives here, on the database's word: a button
 carries only ids, and a forged one must find the ids absent, in another chat, or someone
@@ -15,6 +16,7 @@ from typing import Literal, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import Job, JobStatus, Media, Repos, Result, utcnow
+from bot.db.repositories import JobStats
 from bot.services.delivery import RESULT_KIND
 from bot.services.intake import VIDEO_KINDS
 from bot.services.limits import LimitHit, Limits
@@ -184,3 +186,8 @@ class JobService:
         for job in jobs:
             self.listener.job_cancelled(job.id)
         return jobs
+
+    async def stats(self) -> JobStats:
+        """/stats: the queue now and the jobs of the last hour."""
+        async with self.sessions() as session:
+            return await Repos(session).jobs.stats()

@@ -1,0 +1,50 @@
+"""Starting a job from a tap on the style keyboard (or a style picked beforehand): the
+keyboard becomes the job's status message, or the result comes at once from the cache."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+
+from bot.i18n import Texts
+from bot.keyboards import status_keyboard
+from bot.services.delivery import Destination, send_painting
+from bot.services.jobs import Cached, JobService, Outcome, Queued
+from bot.services.status import MessageRef, StatusBoard
+from inference.registry import StyleRegistry
+
+
+async def start_job(
+    keyboard: MessageRef,
+    thread: int | None,
+    *,
+    media_id: int,
+    requester: int,
+    style: str,
+    texts: Texts,
+    jobs: JobService,
+    registry: StyleRegistry,
+    status: StatusBoard,
+    bot: Bot,
+) -> Outcome:
+    """Ask for the job and show it where the style ``keyboard`` was: that message becomes
+    the job's status, or the result comes at once from the cache and the keyboard goes.
+    A limit in the way is returned for the caller to tell (an alert, a reply); the keyboard
+    stays for a later try. Raises ``NotAllowed`` for a stale or foreign media."""
+    outcome = await jobs.request(
+        media_id=media_id, user_id=requester, style=style, status=keyboard, thread_id=thread
+    )
+    if isinstance(outcome, Queued):
+        status.update(keyboard, texts.queued(outcome.ahead), status_keyboard(outcome.job.id, texts))
+    elif isinstance(outcome, Cached):
+        result = outcome.result
+        await send_painting(
+            bot,
+            Destination(keyboard.chat_id, outcome.media.message_id, thread),
+            result.kind,
+            result.file_id,
+            job_id=outcome.job.id,
+            pack=registry.get(style),
+            texts=texts,
+        )
+        await status.finish(keyboard, delete=True)
+    return outcome
