@@ -366,13 +366,13 @@ def pick_pack(styles_dir: Path | None, scratch: Path) -> tuple[StylePack, str]:
     depend on the weights, only the PSNR column does)."""
     registry = StyleRegistry.discover(styles_dir)
     for pack in registry:
-        if pack.meta.net == NetSpec():
+        if pack.meta.net == NetSpec(width=16):
             return pack, f"style {pack.name!r}"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = TransformerNet()
     # Work side as the shipped recipe sets it, for benchmarks of the whole photo pipeline.
-    meta = StyleMeta("random16", "Random", "nobody", net=NetSpec(), work_side=512)
+    meta = StyleMeta("random16", "Random", "nobody", net=NetSpec.of(net), work_side=512)
     painting = probe_image(96, 96)[0]
     from PIL import Image
 

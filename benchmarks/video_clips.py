@@ -21,7 +21,7 @@ from PIL import Image
 
 from inference.engine import Engine
 from inference.nets.transformer import TransformerNet
-from inference.registry import StyleMeta, StyleRegistry, write_pack
+from inference.registry import NetSpec, StyleMeta, StyleRegistry, write_pack
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 VTEST = SHARED / "videos" / "vtest.mp4"
@@ -40,10 +40,13 @@ def make_generator(workdir: Path, style: str | None = None, seed: int = 0) -> tu
     ``style``, or a throw-away pack with random weights (same speed, not the same flicker)."""
     name = style or "bench_random"
     if style is None:
-        meta = StyleMeta(name=name, title="Random", artist="torch.manual_seed")
+        generator = random_net(seed)
+        meta = StyleMeta(
+            name=name, title="Random", artist="torch.manual_seed", net=NetSpec.of(generator)
+        )
         rng = np.random.default_rng(seed)
         painting = Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8))
-        write_pack(workdir / "styles" / name, random_net(seed), meta, painting)
+        write_pack(workdir / "styles" / name, generator, meta, painting)
         registry, net = StyleRegistry.discover(workdir / "styles"), "random weights"
     else:
         registry, net = StyleRegistry.discover(), f"style {style!r}"

@@ -1,14 +1,23 @@
-"""The styles artisto ships, as ``training/catalog.toml`` lists them: painting, emoji, recipe."""
+"""The styles artisto ships, as ``training/catalog.toml`` lists them: painting, emoji, recipe.
+
+The file is validated by the models below: a mistake is refused in one line naming the file,
+the key and what it expects. An entry's ``recipe`` stays a free-form table of overrides here;
+the merged recipe is checked by ``Recipe`` itself.
+"""
 
 from __future__ import annotations
 
 import csv
-import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict, Field, StrictStr, TypeAdapter
+from pydantic.dataclasses import dataclass
+
 from artisto.errors import ArtistoError
+from artisto.tomlfile import read_toml
+from inference.registry.meta import StyleName
 from training.recipe import Recipe
 from training.train import StyleInfo, TrainJob
 
@@ -17,14 +26,15 @@ ABLATION_SUFFIX = "_nostab"
 """A style's twin trained without the stability terms, for the ablation, runs as NAME_nostab."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class CatalogEntry:
-    name: str
-    painting: str
-    emoji: str
-    recipe: dict[str, Any] = field(default_factory=dict)
+    name: StyleName
+    painting: StrictStr = Field(min_length=1)
+    """A file name in the shared data's ``styles/``."""
+    emoji: StrictStr = Field(min_length=1)
+    recipe: dict[str, Any] = Field(default_factory=dict)
     """Overrides of the base recipe for this painting; sections merge key by key."""
-    year: str | None = None
+    year: StrictStr | None = None
     """Replaces the year of ``styles.csv`` where that one is known to be wrong; "" shows none."""
 
     def recipe_over(self, base: Recipe) -> Recipe:
@@ -74,9 +84,17 @@ def catalog_job(
     )
 
 
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class _Catalog:
+    style: list[CatalogEntry] = Field(min_length=1)
+
+
+_CATALOG_MODEL = TypeAdapter(_Catalog)
+
+
 def read_catalog(path: Path = CATALOG) -> list[CatalogEntry]:
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [CatalogEntry(**entry) for entry in doc["style"]]
+    """The entries in file order; a malformed file raises ArtistoError in one line."""
+    return read_toml(path, _CATALOG_MODEL, ArtistoError).style
 
 
 def select(entries: list[CatalogEntry], names: str | None) -> list[CatalogEntry]:

@@ -13,7 +13,7 @@ import torch
 from PIL import ExifTags, Image
 from torch.nn import functional as F
 
-import inference.registry
+import inference.registry.discovery
 from artisto.cli import main
 from artisto.errors import MediaDecodeError
 from inference.media.image import fit_size
@@ -151,7 +151,7 @@ def styles_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     extra.mkdir()
     shipped = tmp_path / "shipped"
     shipped.mkdir()
-    monkeypatch.setattr(inference.registry, "SHIPPED_STYLES_DIR", shipped)
+    monkeypatch.setattr(inference.registry.discovery, "SHIPPED_STYLES_DIR", shipped)
     monkeypatch.setenv("ARTISTO_INFERENCE__STYLES_DIR", str(extra))
     monkeypatch.setenv("ARTISTO_INFERENCE__DEVICE", "cpu")
     monkeypatch.setenv("ARTISTO_LOG_LEVEL", "WARNING")
@@ -180,7 +180,7 @@ def test_styles_without_packs_says_where_it_looked(
     assert main(["styles"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("no styles installed; looked in ")
-    assert str(inference.registry.SHIPPED_STYLES_DIR) in out and str(styles_env) in out
+    assert str(inference.registry.discovery.SHIPPED_STYLES_DIR) in out and str(styles_env) in out
 
 
 def test_styles_with_a_malformed_pack_fails_with_its_message(

@@ -94,6 +94,64 @@ def test_every_parked_run_resumes_with_its_catalog_recipe() -> None:
         assert recipe.changes_from(recorded) == [], path.name
 
 
+CATALOG_TEXT = """\
+[[style]]
+name = "wave"
+painting = "wave.jpg"
+emoji = "🌊"
+
+[[style]]
+name = "shrine"
+painting = "shrine.jpg"
+emoji = "❄️"
+year = ""
+recipe = { style_prep = { crop = [0.0, 0.1, 0.9, 0.8] } }
+"""
+
+
+def _catalog_refusal(tmp_path: Path, text: str) -> str:
+    file = tmp_path / "catalog.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ArtistoError) as info:
+        read_catalog(file)
+    message = str(info.value)
+    assert message.startswith(f"{file}: ")
+    assert "\n" not in message
+    return message.removeprefix(f"{file}: ")
+
+
+def test_a_catalog_reads_back_with_its_recipe_overrides(tmp_path: Path) -> None:
+    (tmp_path / "catalog.toml").write_text(CATALOG_TEXT, encoding="utf-8")
+    wave, shrine = read_catalog(tmp_path / "catalog.toml")
+    assert wave == CatalogEntry("wave", "wave.jpg", "🌊")
+    assert shrine.year == "" and shrine.recipe["style_prep"]["crop"] == [0.0, 0.1, 0.9, 0.8]
+
+
+def test_a_catalog_value_of_the_wrong_type_names_the_entry_and_key(tmp_path: Path) -> None:
+    text = CATALOG_TEXT.replace('year = ""', "year = 1850")
+    assert _catalog_refusal(tmp_path, text) == "style[2].year must be text"
+
+
+def test_an_unknown_catalog_key_is_refused(tmp_path: Path) -> None:
+    text = CATALOG_TEXT.replace('painting = "wave.jpg"', 'paintng = "wave.jpg"')
+    assert _catalog_refusal(tmp_path, text) == "unknown key style[1].paintng"
+
+
+def test_an_out_of_range_catalog_value_is_refused(tmp_path: Path) -> None:
+    text = CATALOG_TEXT.replace('name = "shrine"', 'name = "Shrine in Snow"')
+    assert _catalog_refusal(tmp_path, text) == (
+        "style[2].name must be 1-32 lowercase letters, digits or underscores, not 'Shrine in Snow'"
+    )
+    assert _catalog_refusal(tmp_path, CATALOG_TEXT.replace('"🌊"', '""')) == (
+        "style[1].emoji must not be empty"
+    )
+
+
+def test_a_missing_catalog_field_is_named(tmp_path: Path) -> None:
+    text = CATALOG_TEXT.replace('emoji = "❄️"\n', "")
+    assert _catalog_refusal(tmp_path, text) == "missing key style[2].emoji"
+
+
 def test_select_keeps_catalog_order_and_names_unknown_styles() -> None:
     entries = [CatalogEntry(name, f"{name}.jpg", "🎨") for name in ("a", "b", "c")]
 

@@ -5,6 +5,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -19,6 +20,7 @@ from inference.registry import (
     update_metrics,
     write_pack,
 )
+from inference.registry.weights import expected_shapes
 from tests.fixtures_packs import make_tiny_pack, painting, tiny_generator
 
 
@@ -165,26 +167,26 @@ MALFORMED: dict[str, tuple[Breaker, str, str]] = {
     "missing key": (
         _edit_toml('artist = "Test Painter"\n', ""),
         "style.toml",
-        "missing key 'artist'",
+        "missing key artist",
     ),
-    "missing width": (_edit_toml("width = 4\n", ""), "style.toml", "missing key [net] 'width'"),
-    "unknown key": (_edit_toml("year =", "yaer ="), "style.toml", "unknown key 'yaer'"),
+    "missing width": (_edit_toml("width = 4\n", ""), "style.toml", "missing key net.width"),
+    "unknown key": (_edit_toml("year =", "yaer ="), "style.toml", "unknown key yaer"),
     "bad name": (_edit_toml('name = "tiny"', 'name = "Tiny Style"'), "style.toml", "lowercase"),
     "width as bool": (_edit_toml("width = 4", "width = true"), "style.toml", "whole number"),
     "blur as text": (
-        _edit_toml("skip = true", 'skip = true\nskip_blur = "2"'),
+        _edit_toml("skip_blur = 0.0", 'skip_blur = "2"'),
         "style.toml",
-        "'skip_blur' must be a number",
+        "net.skip_blur must be a number",
     ),
     "blur without skip": (
-        _edit_toml("skip = true", "skip = false\nskip_blur = 2.0"),
+        _edit_toml("skip = true\nskip_blur = 0.0", "skip = false\nskip_blur = 2.0"),
         "style.toml",
         "skip_blur must be 0, or positive with skip = true",
     ),
     "metric as text": (
         _edit_toml("[recipe]", '[metrics]\nflicker = "low"\n\n[recipe]'),
         "style.toml",
-        "[metrics] flicker must be a number",
+        "metrics.flicker must be a number",
     ),
     "wrong width": (
         _edit_toml("width = 4", "width = 8"),
@@ -321,3 +323,26 @@ def test_discovery_refuses_two_packs_with_one_name(tmp_path: Path) -> None:
 def test_discovery_refuses_a_missing_extra_folder(tmp_path: Path) -> None:
     with pytest.raises(StylePackError, match="styles folder does not exist"):
         StyleRegistry.discover(tmp_path / "nowhere", shipped_dir=tmp_path)
+
+
+# --- weights -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [NetSpec(width=16), NetSpec(width=4, residual_blocks=1), NetSpec(width=8, residual_blocks=0)],
+)
+def test_expected_shapes_are_the_generators_state_dict_in_order(spec: NetSpec) -> None:
+    state = spec.build().state_dict()
+    assert list(expected_shapes(spec).items()) == [(k, tuple(v.shape)) for k, v in state.items()]
+
+
+def test_bf16_and_fp32_weights_load_as_the_same_fp32_values(tmp_path: Path) -> None:
+    pack = make_tiny_pack(tmp_path)
+    stored = load_file(pack.weights_path)
+    for dtype in (torch.bfloat16, torch.float32):
+        save_file({k: v.to(dtype) for k, v in stored.items()}, pack.weights_path)
+        loaded = load_pack(pack.path).weights()
+        for key, array in loaded.items():
+            expected = stored[key].to(dtype).float().numpy()
+            assert array.dtype == np.float32 and np.array_equal(array, expected), (dtype, key)
