@@ -243,7 +243,7 @@ def build_paths(
                 layout = "channels_last" if channels_last else "NCHW"
                 label = f"eager {_dtype_name(dtype)} {layout}"
                 paths.append(Path_(label, _backend_path(backend)))
-        ort = OrtBackend(net, threads=torch.get_num_threads(), cache_dir=cache_dir)
+        ort = OrtBackend(pack, threads=torch.get_num_threads(), cache_dir=cache_dir)
         paths.append(Path_("onnxruntime fp32", _backend_path(ort)))
         if not quick:
             paths += [_compiled_path(net, device, d) for d in (torch.float32, torch.bfloat16)]
@@ -402,7 +402,7 @@ def run(
             f"Generator base-{net.width} ({source}), {where}, torch {torch.__version__}, "
             f"onnxruntime {onnxruntime.__version__}{' (quick)' if quick else ''}"
         )
-        paths = build_paths(pack, device, quick=quick, cache_dir=scratch / "onnx")
+        paths = build_paths(pack, device, quick=quick, cache_dir=scratch / "cache")
         for p in paths:
             if p.setup_s:
                 report.notes.append(f"{p.label}: first call (compiling) took {p.setup_s:.0f} s")

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None, styles_dir: Path | None = None) -> int:
         paths = {
             "naive fp32 (baseline)": naive_pipeline(pack, args.max_side),
             "artisto, warm engine (the bot)": artisto_pipeline(
-                pack, args.max_side, scratch / "onnx"
+                pack, args.max_side, scratch / "cache"
             ),
             "one-shot `artisto stylize` process": one_shot_command(pack, args.max_side, scratch),
         }

@@ -3,33 +3,28 @@
 Every backend has the same contract: a uint8 ``(N, H, W, 3)`` CPU tensor whose H and W the
 network accepts goes in, the stylized uint8 tensor of the same shape comes out. Keeping the
 uint8 boundary inside the backend lets each one convert where it is cheapest (on the GPU for
-CUDA, straight into ONNX Runtime's NCHW float buffer for ORT) and lets the engine stay
-unaware of dtypes and memory formats.
+CUDA, inside the graph for ONNX Runtime) and lets the engine stay unaware of dtypes and memory
+formats.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
-import os
-import tempfile
-import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-import numpy as np
 import torch
 
 from inference.nets.transformer import TransformerNet
+from inference.onnx_generator import OnnxGenerator, generator_model
+from inference.registry import StylePack
 
 log = logging.getLogger(__name__)
 
 BackendName: TypeAlias = Literal["eager", "compile", "onnxruntime"]
 BACKEND_NAMES: tuple[BackendName, ...] = ("eager", "compile", "onnxruntime")
-
-ONNX_OPSET = 17
 
 
 class Backend(ABC):
@@ -120,89 +115,15 @@ class TorchBackend(Backend):
 class OrtBackend(Backend):
     """ONNX Runtime on the CPU, fp32, dynamic batch, height and width.
 
-    Exporting costs about a second, so the .onnx file is kept under ``cache_dir`` named by a
-    hash of the weights (and the exporter's versions): a second start loads it directly.
+    The model is built from the pack's weights once and kept in ``cache_dir``
+    (``inference.onnx_generator``): a second start opens it directly.
     """
 
-    def __init__(self, net: TransformerNet, *, threads: int, cache_dir: Path | None) -> None:
-        import onnxruntime as ort
-
-        model = _onnx_model(net, cache_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    def __init__(self, pack: StylePack, *, threads: int, cache_dir: Path | None) -> None:
+        self._generator = OnnxGenerator(generator_model(pack, cache_dir), threads=threads)
         self.name = "onnxruntime"
         self.dtype = torch.float32
-        # The session holds the model's initializers plus pre-packed copies of the weights.
-        self.nbytes = 2 * len(model)
+        self.nbytes = self._generator.nbytes
 
     def run(self, frames: torch.Tensor) -> torch.Tensor:
-        x = np.ascontiguousarray(frames.numpy().transpose(0, 3, 1, 2), dtype=np.float32)
-        x *= np.float32(1.0 / 255.0)
-        (y,) = self._session.run(None, {"x": x})
-        return to_uint8(torch.from_numpy(y)).contiguous()
-
-
-def _onnx_model(net: TransformerNet, cache_dir: Path | None) -> bytes:
-    if cache_dir is None:
-        return _export_onnx(net)
-    path = cache_dir / f"generator-{_weights_key(net)}.onnx"
-    if path.is_file():
-        return path.read_bytes()
-    model = _export_onnx(net)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # Write beside, then rename: a concurrent reader never sees half a file.
-    fd, tmp = tempfile.mkstemp(prefix=".onnx-", dir=cache_dir)
-    with os.fdopen(fd, "wb") as out:
-        out.write(model)
-    Path(tmp).replace(path)
-    log.info("engine.onnx_cached", extra={"path": str(path), "bytes": len(model)})
-    return model
-
-
-def _weights_key(net: TransformerNet) -> str:
-    import onnx
-
-    digest = hashlib.sha256()
-    digest.update(f"{torch.__version__}|{onnx.__version__}|{ONNX_OPSET}|".encode())
-    digest.update(f"{net.width}|{len(net.residuals)}|{net.skip}|{net.skip_blur}|".encode())
-    for key, tensor in net.state_dict().items():
-        digest.update(key.encode())
-        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-    return digest.hexdigest()[:24]
-
-
-def _export_onnx(net: TransformerNet) -> bytes:
-    """Export with dynamic N, H and W.
-
-    InstanceNorm2d without running statistics always normalises with the sample's own
-    statistics; the exporter warns that it exports it "in training mode", which is exactly
-    ONNX's InstanceNormalization, so that warning (and the TorchScript exporter's deprecation
-    notice) is silenced here rather than shown to every user.
-    """
-    net = copy.deepcopy(net).to("cpu", torch.float32).eval()
-    example = torch.rand(1, 3, 32, 48)
-    axes = {0: "n", 2: "h", 3: "w"}
-    with (
-        tempfile.TemporaryDirectory(prefix="artisto-onnx-") as tmp,
-        warnings.catch_warnings(),
-        torch.inference_mode(False),
-        torch.no_grad(),
-    ):
-        warnings.simplefilter("ignore")
-        path = Path(tmp) / "generator.onnx"
-        torch.onnx.export(
-            net,
-            (example,),
-            path,
-            input_names=["x"],
-            output_names=["y"],
-            dynamic_axes={"x": axes, "y": axes},
-            opset_version=ONNX_OPSET,
-            dynamo=False,
-        )
-        return path.read_bytes()
+        return torch.from_numpy(self._generator.run(frames.numpy()))

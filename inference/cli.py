@@ -1,5 +1,9 @@
 """``artisto styles`` and ``artisto stylize``: the work behind two subcommands of artisto/cli.py.
 
+A photo runs without torch (importing it alone takes longer than the whole photo): ONNX Runtime
+on the CPU, with the style's model built once into the cache folder. Only a video, or a photo
+on ``device = cuda``, starts the engine.
+
 Errors are raised as ArtistoError subclasses; the caller prints them on one line and exits 2.
 """
 
@@ -12,9 +16,11 @@ from pathlib import Path
 from typing import cast
 
 from artisto.errors import ArtistoError
+from inference.frames import run_padded
 from inference.media.image import DEFAULT_MAX_SIDE, ImageFormat
-from inference.photo import PhotoOptions, stylize_photo
-from inference.registry import StyleRegistry
+from inference.onnx_generator import OnnxGenerator, generator_model
+from inference.photo import BatchStylizer, PhotoOptions, stylize_photo
+from inference.registry import StylePack, StyleRegistry, load_pack
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".gif", ".webm", ".mkv", ".avi"})
 OUTPUT_FORMATS: dict[str, ImageFormat] = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
@@ -59,28 +65,22 @@ def stylize_command(
 ) -> int:
     """Stylize a photo file into ``output`` (.jpg, .jpeg or .png), or a video into an .mp4.
 
-    ``cache_dir`` keeps the engine's ONNX exports, so later runs skip exporting the style."""
+    ``cache_dir`` keeps the styles' ONNX models, so later runs skip building them."""
     if input.suffix.lower() in VIDEO_SUFFIXES:
         side = min(max_side, video_max_side) if max_side else video_max_side
         return _stylize_video_file(input, output, style, side, styles_dir, device, cache_dir)
     fmt = OUTPUT_FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise ArtistoError(f"{output}: the output must end in .jpg, .jpeg or .png")
-    registry = StyleRegistry.discover(styles_dir)
-    pack = registry.get(style)
-
-    from inference.engine import DevicePreference, Engine  # torch only for a sound request
-
+    pack = _chosen_pack(style, styles_dir)
     start = time.perf_counter()
-    # the device name is checked by Engine
-    engine = Engine(registry, device=cast("DevicePreference", device), cache_dir=cache_dir)
     options = PhotoOptions(
         max_side=max_side or DEFAULT_MAX_SIDE,
         work_side=pack.meta.work_side,
         fmt=fmt,
         quality=jpeg_quality,
     )
-    result = stylize_photo(input, lambda frames: engine.stylize_batch(style, frames), options)
+    result = stylize_photo(input, _photo_generator(pack, device, cache_dir), options)
     try:
         output.write_bytes(result.data)
     except OSError as exc:
@@ -93,6 +93,26 @@ def stylize_command(
         f"encode {result.encode_ms:.0f} ms)\n"
     )
     return 0
+
+
+def _chosen_pack(style: str, styles_dir: Path | None) -> StylePack:
+    """The style's pack, verified; the other packs' style.toml is all that is read of them."""
+    registry = StyleRegistry.discover(styles_dir, verify=False)
+    return load_pack(registry.get(style).path)
+
+
+def _photo_generator(pack: StylePack, device: str, cache_dir: Path | None) -> BatchStylizer:
+    """ONNX Runtime on the CPU, unless CUDA is asked for by name: on a CUDA host, starting
+    torch and the device costs more than a photo's pass on the CPU."""
+    if device == "cuda":
+        from inference.engine import Engine
+
+        engine = Engine(StyleRegistry([pack]), device="cuda", cache_dir=cache_dir)
+        return lambda frames: engine.stylize_batch(pack.name, frames)
+    if device not in ("auto", "cpu"):
+        raise ArtistoError(f"unknown device {device!r}: use auto, cpu or cuda")
+    generator = OnnxGenerator(generator_model(pack, cache_dir), threads=0)
+    return lambda frames: run_padded(generator.run, frames)
 
 
 def _stylize_video_file(
@@ -115,12 +135,14 @@ def _stylize_video_file(
 
     if output.suffix.lower() != ".mp4":
         raise ArtistoError(f"{output}: the output of a video must end in .mp4")
-    registry = StyleRegistry.discover(styles_dir)
-    registry.get(style)
+    pack = _chosen_pack(style, styles_dir)
 
     from inference.engine import DevicePreference, Engine
 
-    engine = Engine(registry, device=cast("DevicePreference", device), cache_dir=cache_dir)
+    # the device name is checked by Engine
+    engine = Engine(
+        StyleRegistry([pack]), device=cast("DevicePreference", device), cache_dir=cache_dir
+    )
     big = 2 * 1024**3
     options = VideoOptions(
         max_side=max_side,

@@ -32,8 +32,8 @@ from torch.nn import functional as F
 
 from artisto.errors import ArtistoError
 from inference.backends import Backend, BackendName, OrtBackend, TorchBackend
-from inference.nets.transformer import TransformerNet
-from inference.registry import StyleRegistry
+from inference.frames import check_frames, padded_side, run_padded
+from inference.registry import StylePack, StyleRegistry
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,6 @@ BackendChoice: TypeAlias = Literal["auto", "eager", "compile", "onnxruntime"]
 
 BF16_MIN_PSNR_DB = 40.0
 """Half precision is used on the CPU only for styles whose output it changes less than this."""
-
-MIN_SIDE = 8
-"""Smallest side the generator accepts: its deepest 3x3 reflection pad needs 2 pixels at 1/4."""
 
 _CUDA_CHUNK_PIXELS = 32_000_000
 """Most padded pixels in one forward pass on CUDA (about 5 GB of bf16 activations). On the CPU
@@ -100,12 +97,6 @@ def _cpu_has_half(dtype: torch.dtype) -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
 
 
-def padded_side(side: int) -> int:
-    """The side the generator runs at: the next multiple of its stride product, at least 8."""
-    multiple = TransformerNet.SIZE_MULTIPLE
-    return max(MIN_SIDE, -(-side // multiple) * multiple)
-
-
 @dataclass
 class _Loaded:
     backend: Backend
@@ -130,8 +121,8 @@ class Engine:
     ) -> None:
         """``cpu_threads`` 0 keeps torch's default (all cores); set, it is process-wide.
         ``backend`` forces one way of running ("eager", "compile", "onnxruntime"); "auto" is
-        the measured choice of the module docstring. ``cache_dir`` keeps exported ONNX models
-        (under ``onnx/``) between runs; None exports in memory.
+        the measured choice of the module docstring. ``cache_dir`` keeps built ONNX models
+        (under ``onnx/``) between runs; None builds them in memory.
         """
         if cache_size < 1 or cache_mb <= 0:
             raise ValueError("cache_size must be at least 1 and cache_mb positive")
@@ -162,18 +153,17 @@ class Engine:
         Frames are reflection-padded to a size the generator accepts and cropped back; never
         resized. Raises ``UnknownStyle`` for a style the registry lacks.
         """
-        _check_frames(frames)
+        check_frames(frames)
         backend = self._get(style).backend
         n, h, w, _ = frames.shape
-        ph, pw = padded_side(h), padded_side(w)
-        chunk = max(1, _CUDA_CHUNK_PIXELS // (ph * pw)) if self.device.type == "cuda" else 1
+        pixels = padded_side(h) * padded_side(w)
+        chunk = max(1, _CUDA_CHUNK_PIXELS // pixels) if self.device.type == "cuda" else 1
         out = np.empty_like(frames)
         for start in range(0, n, chunk):
-            part = frames[start : start + chunk]
-            if (ph, pw) != (h, w):
-                part = np.pad(part, ((0, 0), (0, ph - h), (0, pw - w), (0, 0)), mode="reflect")
-            y = backend.run(torch.from_numpy(np.ascontiguousarray(part)))
-            out[start : start + chunk] = y[:, :h, :w].numpy()
+            out[start : start + chunk] = run_padded(
+                lambda part: backend.run(torch.from_numpy(part)).numpy(),
+                frames[start : start + chunk],
+            )
         return out
 
     @property
@@ -242,7 +232,7 @@ class Engine:
             return model
         pack = self.registry.get(style)  # UnknownStyle before any work
         start = time.perf_counter()
-        model = self._load(pack.build_generator())
+        model = self._load(pack)
         self._models[style] = model
         log.info(
             "engine.model_loaded",
@@ -257,10 +247,11 @@ class Engine:
         self._evict()
         return model
 
-    def _load(self, net: TransformerNet) -> _Loaded:
-        backend = self._build(net, self.dtype)
+    def _load(self, pack: StylePack) -> _Loaded:
+        backend = self._build(pack, self.dtype)
         psnr_db = None
         if self._check_precision_auto and self.dtype != torch.float32:
+            net = pack.build_generator()
             reference = TorchBackend(net, device=self.device, dtype=torch.float32)
             psnr_db = probe_psnr(reference, backend)
             if psnr_db < BF16_MIN_PSNR_DB:
@@ -268,7 +259,7 @@ class Engine:
                     "engine.half_rejected",
                     extra={"psnr_db": round(psnr_db, 1), "min_db": BF16_MIN_PSNR_DB},
                 )
-                backend = self._build(net, torch.float32)
+                backend = self._build(pack, torch.float32)
         return _Loaded(backend, backend.nbytes, psnr_db)
 
     def _backend_for(self, dtype: torch.dtype) -> BackendName:
@@ -280,16 +271,19 @@ class Engine:
             return "compile"
         return "eager" if dtype != torch.float32 else FP32_CPU_BACKEND
 
-    def _build(self, net: TransformerNet, dtype: torch.dtype) -> Backend:
+    def _build(self, pack: StylePack, dtype: torch.dtype) -> Backend:
         name = self._backend_for(dtype)
         if name == "onnxruntime":
-            onnx_dir = None if self.cache_dir is None else self.cache_dir / "onnx"
-            return OrtBackend(net, threads=self.cpu_threads, cache_dir=onnx_dir)
+            return OrtBackend(pack, threads=self.cpu_threads, cache_dir=self.cache_dir)
         compiled = name == "compile"
         # Eager on the CPU ran NCHW a little faster than channels_last (benchmarks/README.md).
         channels_last = compiled or self.device.type == "cuda"
         return TorchBackend(
-            net, device=self.device, dtype=dtype, channels_last=channels_last, compile=compiled
+            pack.build_generator(),
+            device=self.device,
+            dtype=dtype,
+            channels_last=channels_last,
+            compile=compiled,
         )
 
     def _evict(self) -> None:
@@ -309,17 +303,6 @@ def _check_backend(
     if choice == "onnxruntime" and (device.type != "cpu" or dtype != torch.float32):
         raise ArtistoError("the onnxruntime backend runs fp32 on the CPU only")
     return choice
-
-
-def _check_frames(frames: np.ndarray) -> None:
-    if not isinstance(frames, np.ndarray):
-        raise TypeError(f"frames must be a numpy array, not {type(frames).__name__}")
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[3] != 3:
-        raise ValueError(
-            f"frames must be uint8 of shape (N, H, W, 3), not {frames.dtype} {frames.shape}"
-        )
-    if min(frames.shape[:3]) < 1:
-        raise ValueError(f"frames must not be empty: shape {frames.shape}")
 
 
 def probe_image(height: int = 128, width: int = 160) -> np.ndarray:

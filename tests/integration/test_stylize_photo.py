@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,12 +17,14 @@ from PIL import ExifTags, Image
 from torch.nn import functional as F
 
 import inference.registry.discovery
+import inference.registry.pack
 from artisto.cli import main
 from artisto.errors import MediaDecodeError
 from inference.media.image import fit_size
 from inference.nets.transformer import TransformerNet
 from inference.photo import PhotoOptions, stylize_photo, stylize_photo_async
-from inference.registry import StylePack
+from inference.registry import NetSpec, StylePack
+from inference.registry.weights import Weights
 from tests.fixtures_packs import make_tiny_pack
 
 
@@ -238,3 +243,62 @@ def test_stylize_mistakes_give_exit_2_and_one_line(
     assert message in captured.err
     assert captured.out == ""
     assert not dst.exists()
+
+
+def test_stylize_reads_the_weights_of_the_chosen_style_only(
+    styles_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tiny_pack(styles_env, "chosen")
+    make_tiny_pack(styles_env, "other", seed=1)
+    read: list[Path] = []
+    real = inference.registry.pack.read_weights
+
+    def recording(file: Path, spec: NetSpec) -> Weights:
+        read.append(file)
+        return real(file, spec)
+
+    monkeypatch.setattr(inference.registry.pack, "read_weights", recording)
+    monkeypatch.setenv("ARTISTO_DATA_DIR", str(tmp_path / "data"))
+    src = tmp_path / "in.jpg"
+    src.write_bytes(_jpeg(40, 30))
+
+    assert main(["stylize", str(src), str(tmp_path / "out.jpg"), "--style", "chosen"]) == 0
+
+    assert read and set(read) == {styles_env / "chosen" / "weights.safetensors"}
+
+
+_PHOTO_PROCESS = """
+import sys
+from artisto.cli import main
+status = main(sys.argv[1:])
+print(status, "torch" in sys.modules, "onnx" in sys.modules)
+"""
+
+
+def test_a_photo_from_the_command_line_never_imports_torch(tmp_path: Path) -> None:
+    """The first run builds the style's model without torch; later ones open it from the
+    cache without ``onnx`` either."""
+    styles = tmp_path / "styles"
+    make_tiny_pack(styles, "tiny", work_side=64)
+    src, dst = tmp_path / "in.jpg", tmp_path / "out.jpg"
+    src.write_bytes(_jpeg(150, 100))
+    env = {
+        **os.environ,
+        "ARTISTO_INFERENCE__STYLES_DIR": str(styles),
+        "ARTISTO_DATA_DIR": str(tmp_path / "data"),
+        "ARTISTO_INFERENCE__DEVICE": "auto",
+    }
+    command = [sys.executable, "-c", _PHOTO_PROCESS, "stylize", str(src), str(dst)]
+
+    runs = [
+        subprocess.run(
+            [*command, "--style", "tiny"], env=env, capture_output=True, text=True, check=True
+        )
+        for _ in range(2)
+    ]
+
+    built, cached = (run.stdout.splitlines()[-1] for run in runs)
+    assert built == "0 False True"
+    assert cached == "0 False False"
+    assert _open(dst.read_bytes()).size == (150, 100)
+    assert len(list((tmp_path / "data" / "cache" / "onnx").glob("*.onnx"))) == 1

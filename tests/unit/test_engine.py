@@ -10,7 +10,9 @@ import torch
 from artisto.errors import ArtistoError, UnknownStyle
 from inference import engine as engine_module
 from inference.backends import Backend, OrtBackend, TorchBackend
-from inference.engine import Engine, choose_device, padded_side, probe_image, probe_psnr
+from inference.engine import Engine, choose_device, probe_image, probe_psnr
+from inference.frames import SIZE_MULTIPLE, padded_side
+from inference.nets.transformer import TransformerNet
 from inference.registry import StylePack, StyleRegistry
 from tests.fixtures_packs import make_tiny_pack
 
@@ -69,6 +71,7 @@ def test_odd_size_is_the_crop_of_its_reflection_padded_frame(registry: StyleRegi
 
 def test_padded_side_is_a_multiple_of_four_and_at_least_eight() -> None:
     assert [padded_side(s) for s in (1, 4, 8, 9, 12, 13, 1081)] == [8, 8, 8, 12, 12, 16, 1084]
+    assert SIZE_MULTIPLE == TransformerNet.SIZE_MULTIPLE
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "eager"])
@@ -125,7 +128,7 @@ def test_one_batched_forward_equals_its_frames_one_by_one(
     backend: Backend = (
         TorchBackend(net, device=torch.device("cpu"), dtype=torch.float32)
         if kind == "eager"
-        else OrtBackend(net, threads=1, cache_dir=None)
+        else OrtBackend(packs[2], threads=1, cache_dir=None)
     )
     x = torch.from_numpy(frames(4, 20, 28, seed=5))
     x[1] //= 4  # a dark frame beside bright ones: instance norm must not mix them
@@ -252,7 +255,7 @@ def test_a_broken_compiler_leaves_the_model_eager(
     assert np.abs(y.astype(int) - reference(packs[2], x).astype(int)).max() <= 1
 
 
-def test_onnx_export_is_cached_by_weights(registry: StyleRegistry, tmp_path: Path) -> None:
+def test_onnx_model_is_cached_by_weights(registry: StyleRegistry, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     x = frames(1, 12, 16)
     first = Engine(registry, device="cpu", precision="fp32", backend="onnxruntime", cache_dir=cache)
