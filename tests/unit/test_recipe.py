@@ -29,7 +29,7 @@ def test_a_resumed_run_may_change_only_its_length_and_reports() -> None:
 
 
 def test_unknown_recipe_keys_are_named(tmp_path: Path) -> None:
-    with pytest.raises(RecipeError, match="unknown recipe keys: sizee"):
+    with pytest.raises(RecipeError, match="unknown recipe key sizee"):
         Recipe.from_dict({"sizee": 128})
     bad = tmp_path / "bad.toml"
     bad.write_text("size = [", encoding="utf-8")
@@ -77,3 +77,32 @@ def test_the_step_size_warms_up_holds_then_decays_to_a_tenth() -> None:
     assert learning_rate(recipe, 10) == learning_rate(recipe, 74) == 0.004
     assert learning_rate(recipe, 75) == pytest.approx(0.004)
     assert learning_rate(recipe, 99) == pytest.approx(0.0004, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"iters": "four thousand", "lr": "fast"}, "iters: Input should be a valid integer"),
+        ({"skip": "yes"}, "skip: Input should be a valid boolean"),
+        ({"weights": {"stlye": 2.0}}, "unknown recipe key weights.stlye"),
+        ({"size": 130}, "size: Input should be a multiple of 4"),
+        ({"weights": {"style": -1.0}}, "weights.style: Input should be greater than or equal to 0"),
+        ({"content_layer": "relu9_9"}, "content_layer: Input should be 'relu1_2'"),
+        (
+            {"style_prep": {"colour": "sepia"}},
+            "style_prep.colour: Input should be 'keep' or 'gray'",
+        ),
+    ],
+)
+def test_a_recipe_with_a_wrong_type_an_unknown_key_or_a_bad_value_is_refused(
+    data: dict[str, object], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(RecipeError, match=message):
+        Recipe.from_dict(data)
+
+
+def test_a_recipe_file_mistake_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "recipe.toml"
+    path.write_text('iters = "4000"\n', encoding="utf-8")
+    with pytest.raises(RecipeError, match=f"{path}: iters: Input should be a valid integer"):
+        Recipe.load(path)
