@@ -7,8 +7,13 @@ frames are reflection-padded up to such a size and the result cropped back, neve
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
+
+Frames: TypeAlias = npt.NDArray[np.uint8]
+"""(N, H, W, 3) uint8 RGB."""
 
 SIZE_MULTIPLE = 4
 """``TransformerNet.SIZE_MULTIPLE``: two stride-2 convolutions."""

@@ -8,13 +8,15 @@ loop never runs a forward pass. Results travel back to the right future through
 
 The pool only executes: the jobs table is the durable queue, so a full queue is an honest
 ``QueueFull`` and shutting down may fail what is pending (``aclose(drain=False)``).
+
+This module is the front and the life cycle; ``pool_queue`` holds the queue the threads share,
+``pool_worker`` what a worker thread does with a batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import threading
 import time
@@ -24,15 +26,14 @@ from enum import IntEnum, StrEnum
 from typing import Protocol, TypeAlias, cast, runtime_checkable
 
 import numpy as np
-import numpy.typing as npt
 
-from artisto.errors import ArtistoError, JobCancelled, JobTimeout, PoolUnavailable
-from inference.scheduling import Request, Scheduler
+from artisto.errors import JobCancelled, JobTimeout, PoolUnavailable
+from inference.frames import Frames
+from inference.pool_queue import Job, WorkQueue, settle
+from inference.pool_worker import serve
+from inference.scheduling import Request
 
 log = logging.getLogger(__name__)
-
-Frames: TypeAlias = npt.NDArray[np.uint8]
-"""(N, H, W, 3) uint8 RGB."""
 
 
 class Priority(IntEnum):
@@ -64,10 +65,6 @@ class BatchEngine(Protocol):
 
 EngineSource: TypeAlias = BatchEngine | Callable[[], BatchEngine]
 """An engine, or a factory called in the worker thread (so the engine is born where it runs)."""
-
-
-class EngineOutputError(RuntimeError):
-    """The engine returned something other than one uint8 frame per input frame."""
 
 
 @dataclass(frozen=True)
@@ -103,16 +100,6 @@ def batch_limit(config: PoolConfig, engine: object) -> int:
 
 
 @dataclass(eq=False)
-class _Job:
-    style: str
-    frames: Frames
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Frames]
-    abandoned: bool = False
-    """The caller stopped waiting (cancelled or timed out): do not run, do not answer."""
-
-
-@dataclass(eq=False)
 class _Worker:
     index: int
     source: EngineSource
@@ -129,16 +116,6 @@ def _make_engine(source: EngineSource) -> BatchEngine:
     return cast(Callable[[], BatchEngine], source)()
 
 
-def _resolve(future: asyncio.Future[Frames], result: Frames | None, exc: Exception | None) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        assert result is not None
-        future.set_result(result)
-
-
 def _check_frames(frames: object) -> Frames:
     if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
         raise ValueError("frames must be a uint8 numpy array")
@@ -147,13 +124,6 @@ def _check_frames(frames: object) -> Frames:
             f"frames must have shape (N, H, W, 3) with N, H, W >= 1, got {frames.shape}"
         )
     return frames
-
-
-def _check_output(out: object, shape: tuple[int, ...]) -> Frames:
-    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != np.uint8:
-        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
-        raise EngineOutputError(f"engine returned {got} for uint8 input of shape {shape}")
-    return out
 
 
 class InferencePool:
@@ -167,15 +137,10 @@ class InferencePool:
             raise ValueError("the pool needs at least one engine")
         self.config = config or PoolConfig()
         self._workers = [_Worker(i, s) for i, s in enumerate(sources)]
-        self._sched: Scheduler[_Job] = Scheduler(self.config.queue_size)
-        self._cond = threading.Condition()
+        self._queue = WorkQueue(self.config.queue_size)
         self._state = PoolState.STARTING
         self._error: str | None = None
-        self._accepting = True
-        self._stopping = False
-        self._drain = False
         self._started = False
-        self._in_flight = 0
 
     # -- observation ------------------------------------------------------------------------
 
@@ -191,19 +156,16 @@ class InferencePool:
     @property
     def queue_depth(self) -> int:
         """Requests waiting, not counting those running."""
-        with self._cond:
-            return len(self._sched)
+        return len(self._queue)
 
     @property
     def queue_depths(self) -> dict[Priority, int]:
-        with self._cond:
-            return {p: self._sched.depth(p) for p in Priority}
+        return {p: self._queue.depth(p) for p in Priority}
 
     @property
     def in_flight(self) -> int:
         """Requests handed to an engine and not yet answered."""
-        with self._cond:
-            return self._in_flight
+        return self._queue.in_flight
 
     @property
     def workers(self) -> int:
@@ -220,7 +182,7 @@ class InferencePool:
         """
         if self._started:
             return
-        if self._stopping:
+        if self._queue.stopping:
             raise RuntimeError("the pool was closed")
         self._started = True
         for worker in self._workers:
@@ -233,7 +195,7 @@ class InferencePool:
             *(asyncio.wrap_future(w.ready) for w in self._workers), return_exceptions=True
         )
         failures = [(w, r) for w, r in zip(self._workers, results, strict=True) if r is not None]
-        if self._stopping:
+        if self._queue.stopping:
             return
         if failures:
             worker, exc = failures[0]
@@ -251,12 +213,8 @@ class InferencePool:
     def _fail_start(self, reason: str) -> None:
         self._state, self._error = PoolState.ERROR, reason
         log.error("pool.warmup_failed", extra={"reason": reason})
-        with self._cond:
-            self._accepting, self._stopping = False, True
-            dropped = self._sched.drain()
-            self._cond.notify_all()
-        for request in dropped:
-            self._settle(request, exc=PoolUnavailable(self._unavailable_message()))
+        for request in self._queue.close(drain=False):
+            settle(request, exc=PoolUnavailable(self._unavailable_message()))
 
     async def aclose(self, *, drain: bool = False) -> None:
         """Stop accepting, then finish (``drain=True``) or fail with ``JobCancelled`` what is
@@ -264,13 +222,10 @@ class InferencePool:
         if self._state is PoolState.CLOSED:
             return
         running = [w for w in self._workers if w.thread is not None]
-        with self._cond:
-            self._accepting, self._stopping = False, True
-            self._drain = drain and self._state is not PoolState.ERROR and bool(running)
-            dropped = [] if self._drain else self._sched.drain()
-            self._cond.notify_all()
+        drain = drain and self._state is not PoolState.ERROR and bool(running)
+        dropped = self._queue.close(drain=drain)
         for request in dropped:
-            self._settle(request, exc=JobCancelled("The service is shutting down."))
+            settle(request, exc=JobCancelled("The service is shutting down."))
         await asyncio.gather(*(asyncio.wrap_future(w.exited) for w in running))
         for worker in running:
             assert worker.thread is not None
@@ -310,7 +265,7 @@ class InferencePool:
         if budget <= 0:
             raise ValueError(f"timeout must be positive, got {budget}")
         loop = asyncio.get_running_loop()
-        job = _Job(style, frames, loop, loop.create_future())
+        job = Job(style, frames, loop, loop.create_future())
         n, height, width, _ = frames.shape
         now = time.monotonic()
         request = Request(
@@ -323,11 +278,8 @@ class InferencePool:
             enqueued=now,
             deadline=now + budget,
         )
-        with self._cond:
-            if not self._accepting:
-                raise PoolUnavailable(self._unavailable_message())
-            self._sched.push(request)
-            self._cond.notify_all()
+        if not self._queue.push(request):
+            raise PoolUnavailable(self._unavailable_message())
         timer = asyncio.timeout(budget)
         try:
             async with timer:
@@ -335,16 +287,11 @@ class InferencePool:
         except TimeoutError:
             if not timer.expired():
                 raise  # the engine's own TimeoutError
-            self._withdraw(request)
+            self._queue.withdraw(request)
             raise JobTimeout(f"The request was not done within {budget:g} s.") from None
         except asyncio.CancelledError:
-            self._withdraw(request)
+            self._queue.withdraw(request)
             raise
-
-    def _withdraw(self, request: Request[_Job]) -> None:
-        with self._cond:
-            request.payload.abandoned = True
-            self._sched.remove(request)
 
     def _unavailable_message(self) -> str:
         if self._state is PoolState.ERROR:
@@ -363,87 +310,12 @@ class InferencePool:
                 worker.ready.set_exception(exc)
                 return
             worker.ready.set_result(None)
-            self._serve(worker, engine)
+            serve(
+                self._queue,
+                engine,
+                worker=worker.index,
+                max_batch=worker.max_batch,
+                max_wait=self.config.max_wait_ms / 1000,
+            )
         finally:
             worker.exited.set_result(None)
-
-    def _serve(self, worker: _Worker, engine: BatchEngine) -> None:
-        while True:
-            with self._cond:
-                batch = self._next_batch(worker)
-            if batch is None:
-                return
-            try:
-                self._execute(engine, batch)
-            except Exception:  # a bug here must not take the worker down with it
-                log.exception("pool.worker_error", extra={"worker": worker.index})
-                for request in batch:
-                    self._settle(request, exc=RuntimeError("internal error in the inference pool"))
-            finally:
-                with self._cond:
-                    self._in_flight -= len(batch)
-
-    def _next_batch(self, worker: _Worker) -> list[Request[_Job]] | None:
-        """Called with the lock held; blocks until there is a batch or the pool stops."""
-        max_wait = self.config.max_wait_ms / 1000
-        while True:
-            if self._stopping and not (self._drain and len(self._sched)):
-                return None
-            now = time.monotonic()
-            for request in self._sched.expire(now):
-                request.payload.abandoned = True
-                self._settle(request, exc=JobTimeout("The request waited too long in the queue."))
-            batch, wake_at = self._sched.take(now, max_batch=worker.max_batch, max_wait=max_wait)
-            if batch:
-                self._in_flight += len(batch)
-                return batch
-            self._cond.wait(None if wake_at is None else max(0.0, wake_at - now))
-
-    def _execute(self, engine: BatchEngine, batch: list[Request[_Job]]) -> None:
-        """Run a batch; when it fails, run each member alone so only the bad one fails."""
-        live = [r for r in batch if not r.payload.abandoned]
-        if not live:
-            return
-        style = live[0].payload.style
-        inputs = [r.payload.frames for r in live]
-        frames = inputs[0] if len(inputs) == 1 else np.concatenate(inputs)
-        started = time.perf_counter()
-        try:
-            out = _check_output(engine.stylize_batch(style, frames), frames.shape)
-        except Exception as exc:
-            if len(live) > 1:
-                log.warning(
-                    "pool.batch_failed",
-                    extra={"style": style, "requests": len(live), "error": repr(exc)},
-                )
-                for request in live:
-                    self._execute(engine, [request])
-                return
-            if isinstance(exc, ArtistoError):
-                log.info("pool.request_failed", extra={"style": style, "error": repr(exc)})
-            else:
-                log.warning("pool.request_failed", extra={"style": style}, exc_info=exc)
-            self._settle(live[0], exc=exc)
-            return
-        log.debug(
-            "pool.batch",
-            extra={
-                "style": style,
-                "frames": len(frames),
-                "requests": len(live),
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-        offset = 0
-        for request, part in zip(live, inputs, strict=True):
-            self._settle(request, result=out[offset : offset + len(part)])
-            offset += len(part)
-
-    @staticmethod
-    def _settle(
-        request: Request[_Job], *, result: Frames | None = None, exc: Exception | None = None
-    ) -> None:
-        job = request.payload
-        # A closed loop raises RuntimeError: nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            job.loop.call_soon_threadsafe(_resolve, job.future, result, exc)

@@ -19,7 +19,7 @@ import numpy as np
 from bot.db import Job, JobStatus
 from bot.web import serve
 from inference.engine import Engine
-from inference.pool import Frames
+from inference.frames import Frames
 from inference.registry import StyleRegistry
 from playground import ALICE, BORIS
 from tests.bot_harness import (

@@ -27,16 +27,10 @@ from artisto.errors import (
     QueueFull,
     UnknownStyle,
 )
+from inference.frames import Frames
 from inference.nets.transformer import TransformerNet
-from inference.pool import (
-    EngineOutputError,
-    Frames,
-    InferencePool,
-    PoolConfig,
-    PoolState,
-    Priority,
-    batch_limit,
-)
+from inference.pool import InferencePool, PoolConfig, PoolState, Priority, batch_limit
+from inference.pool_worker import EngineOutputError
 
 CORRUPT = 255
 SIZE = 8
