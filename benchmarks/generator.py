@@ -15,31 +15,27 @@ moves the floor and the timings together: compare ratios, not absolute numbers.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
-import ctypes
-import math
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 import numpy as np
 import torch
 
+from benchmarks.generator_report import Report, Row, SizeInfo, render
+from benchmarks.measure import Stylize0, conv_gflop, matmul_gflops, peak_memory, psnr
 from inference.backends import OrtBackend, TorchBackend
 from inference.engine import DevicePreference, Engine, choose_device, probe_image
 from inference.nets.transformer import TransformerNet
 from inference.registry import NetSpec, StyleMeta, StylePack, StyleRegistry, write_pack
 
 Stylize = Callable[[np.ndarray], np.ndarray]
-Stylize0 = Callable[[], np.ndarray]
 
 SIZES: dict[str, tuple[int, int]] = {
     "256²": (256, 256),
@@ -50,9 +46,6 @@ SIZES: dict[str, tuple[int, int]] = {
 QUICK_SIZES = ("256²", "512²")
 FULL_REPEATS = {"256²": 5, "512²": 7, "720p": 5, "1080p": 3}
 """Timed runs at batch 1 (two fewer, at least two, at batch 8); more at the target sizes."""
-TARGET_SIZES = ("512²", "720p")
-TARGET_RATIO = 1.25
-MATMUL_N = 3072
 
 
 @dataclass
@@ -63,136 +56,6 @@ class Path_:
     run: Stylize
     batched: bool = True
     setup_s: float = 0.0
-
-
-@dataclass
-class Row:
-    size: str
-    batch: int
-    label: str
-    ms_per_image: float
-    min_ms_per_image: float
-    peak_mb: float
-    psnr_db: float
-    naive_ms: float | None = None
-    floor_ms: float = math.nan
-
-    @property
-    def images_per_s(self) -> float:
-        return 1000.0 / self.ms_per_image
-
-
-@dataclass
-class SizeInfo:
-    gflop: float
-    matmul_gflops: float
-
-    @property
-    def floor_ms(self) -> float:
-        return self.gflop / self.matmul_gflops * 1000.0
-
-
-@dataclass
-class Report:
-    title: str
-    rows: list[Row] = field(default_factory=list)
-    sizes: dict[str, SizeInfo] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-
-# --- measuring ---------------------------------------------------------------------------
-
-
-def conv_gflop(net: TransformerNet, height: int, width: int) -> float:
-    """FLOPs (2 per multiply-add) of the net's convolutions on one image, counted by hooks on a
-    shape-only ("meta") copy, so no arithmetic runs. Norms, pads and adds are left out: the
-    floor is what the multiply-adds alone would cost at matrix-product speed."""
-    meta = copy.deepcopy(net).to("meta")
-    macs = 0
-
-    def hook(module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
-        nonlocal macs
-        assert isinstance(module, torch.nn.Conv2d)
-        k = module.kernel_size[0] * module.kernel_size[1]
-        macs += output.numel() * module.in_channels // module.groups * k
-
-    for module in meta.modules():
-        if isinstance(module, torch.nn.Conv2d):
-            module.register_forward_hook(hook)
-    with torch.no_grad():
-        meta(torch.empty(1, 3, height, width, device="meta"))
-    return 2 * macs / 1e9
-
-
-def _matmul(device: torch.device) -> Callable[[], float]:
-    """One timed fp32 N x N matrix product per call, in GFLOP/s, on the net's threads."""
-    a = torch.randn(MATMUL_N, MATMUL_N, device=device)
-    b = torch.randn(MATMUL_N, MATMUL_N, device=device)
-    _sync(a @ b)
-
-    def run() -> float:
-        start = time.perf_counter()
-        _sync(a @ b)
-        return 2 * MATMUL_N**3 / (time.perf_counter() - start) / 1e9
-
-    return run
-
-
-def _sync(value: object) -> object:
-    if torch.cuda.is_available() and isinstance(value, torch.Tensor) and value.is_cuda:
-        torch.cuda.synchronize()
-    return value
-
-
-def peak_memory(fn: Stylize0, device: torch.device) -> tuple[float, np.ndarray]:
-    """Peak memory one (untimed, first) call adds, in MiB, and what the call returned.
-
-    CUDA: the caching allocator's peak. CPU: torch allocates outside Python's tracemalloc, so
-    the resident set size is sampled every millisecond, after ``malloc_trim`` has handed the
-    free memory of earlier calls back to the system (else a reused heap hides the peak).
-    """
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        out = fn()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20, out
-    _malloc_trim()
-    base = peak = _rss()
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.001):
-            peak = max(peak, _rss())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        out = fn()
-    finally:
-        done.set()
-        sampler.join()
-    return (max(peak, _rss()) - base) / 2**20, out
-
-
-def _malloc_trim() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _rss() -> int:
-    with Path("/proc/self/statm").open() as f:
-        return int(f.read().split()[1]) * _PAGE
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
 # --- the paths ---------------------------------------------------------------------------
@@ -280,7 +143,7 @@ def bench_size(
     so a change in the machine's load moves the timings and the floor together."""
     height, width = SIZES[size]
     frame = probe_image(height, width)
-    matmul = _matmul(device)
+    matmul = matmul_gflops(device)
     gflops: list[float] = []
     reference: np.ndarray | None = None
     naive_ms: float | None = None
@@ -325,40 +188,6 @@ def bench_size(
 
 def _bind(run: Stylize, frames: np.ndarray) -> Stylize0:
     return lambda: run(frames)
-
-
-def render(report: Report) -> str:
-    lines = [f"## {report.title}", ""]
-    lines += [
-        "| size | GFLOP/image (convs) | fp32 matmul GFLOP/s | floor ms/image | best path |"
-        " best ms/image | best / floor |",
-        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
-    ]
-    for size, info in report.sizes.items():
-        rows = [r for r in report.rows if r.size == size and r.psnr_db >= 40.0]
-        best = min(rows, key=lambda r: r.ms_per_image)
-        lines.append(
-            f"| {size} | {info.gflop:.1f} | {info.matmul_gflops:.0f} | {info.floor_ms:.0f} | "
-            f"{best.label} (batch {best.batch}) | {best.ms_per_image:.0f} | "
-            f"{best.ms_per_image / info.floor_ms:.2f}× |"
-        )
-    lines += [
-        "",
-        "| size | batch | path | ms/image (median) | min | images/s | peak MB | vs naive | "
-        "/ floor | PSNR vs fp32 dB |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for r in report.rows:
-        speedup = f"{r.naive_ms / r.ms_per_image:.2f}×" if r.naive_ms else ""
-        db = "exact" if math.isinf(r.psnr_db) else f"{r.psnr_db:.1f}"
-        lines.append(
-            f"| {r.size} | {r.batch} | {r.label} | {r.ms_per_image:.1f} | "
-            f"{r.min_ms_per_image:.1f} | {r.images_per_s:.2f} | "
-            f"{r.peak_mb:.0f} | {speedup} | {r.ms_per_image / r.floor_ms:.2f}× | {db} |"
-        )
-    if report.notes:
-        lines += ["", *(f"- {note}" for note in report.notes)]
-    return "\n".join(lines)
 
 
 def pick_pack(styles_dir: Path | None, scratch: Path) -> tuple[StylePack, str]:
