@@ -2,7 +2,7 @@
 
 The model is built from the pack's weights (``inference.onnx_graph``) once and kept in the cache
 folder, named by the weights file's hash, the net spec and the graph's version: a later start
-opens the cached file without reading or building anything else, nor importing ``onnx``.
+hashes the weights file and opens the cached model, building nothing and importing no ``onnx``.
 """
 
 from __future__ import annotations
