@@ -34,7 +34,11 @@ CARRY_BUDGET = 56 * 2**20
 VALIDATION_SIDE = 512
 PAINTING_SIDE = 1024
 """Enough for a 256 px run's painting at scale 2, cropped to half."""
-WHEEL_PACKAGES = ("tomli_w",)
+WHEEL_PACKAGES = ("tomli_w", "pydantic", "pydantic_core", "annotated_types", "typing_inspection")
+"""What the recipe and the catalog need beyond the GPU machine's image (torch, Pillow, ...)."""
+GPU_PYTHON = ("--python-version", "3.12", "--implementation", "cp")
+GPU_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+"""The lent GPU machine's Python and platform tags, for the compiled pydantic_core wheel."""
 
 
 def write_bundle(
@@ -83,7 +87,9 @@ def _copy_rows(source: Path, target: Path, files: set[str]) -> None:
 def _download_wheels(target: Path) -> None:
     pins = [f"{name}=={version(name)}" for name in WHEEL_PACKAGES]
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
-    command += ["--only-binary=:all:", "-d", str(target), *pins]
+    command += ["--only-binary=:all:", *GPU_PYTHON, "-d", str(target), *pins]
+    for platform in GPU_PLATFORMS:
+        command += ["--platform", platform]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ArtistoError(f"could not download {', '.join(pins)}: {result.stderr.strip()}")
