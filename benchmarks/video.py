@@ -5,11 +5,16 @@ clip with sound, at processed sizes 360, 512 and 720: frames per second from fil
 (probe, decode, stylize, x264, mux), the busy time of each stage, the share of wall time spent
 outside the generator, and the peak RSS of the process (each case runs in a fresh one).
 Prints Markdown tables to paste into benchmarks/README.md.
+
+``--pool`` runs each clip the way the bot does: through an ``InferencePool`` whose worker
+thread owns the engine, fed by the video front the bot uses; the temporal-pass report, which
+does not depend on the path, is then left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import resource
 import sys
@@ -21,9 +26,25 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.video_clips import VTEST, make_generator, synthetic_pan, trim, workdir
+from benchmarks.video_clips import (
+    VTEST,
+    bench_style,
+    describe,
+    make_generator,
+    synthetic_pan,
+    trim,
+    workdir,
+)
 from benchmarks.video_smooth import smoothness_report
-from inference.media.video import VideoLimits, VideoOptions, stylize_video
+from inference.engine import Engine
+from inference.media.video import (
+    VideoLimits,
+    VideoOptions,
+    VideoResult,
+    stylize_video,
+    stylize_video_async,
+)
+from inference.pool import InferencePool, PoolConfig, Priority
 
 SIDES = (360, 512, 720)
 SECONDS = 30.0
@@ -54,13 +75,20 @@ class Row:
         return 1 - self.stylize_s / self.wall_s
 
 
-def run_case(clip: Path, label: str, side: int, scratch: Path, style: str | None) -> Row:
+def run_case(
+    clip: Path, label: str, side: int, scratch: Path, style: str | None, through_pool: bool
+) -> Row:
     """One clip at one size, in this (fresh) process."""
-    stylize, generator = make_generator(scratch / f"gen-{os.getpid()}", style)
     options = VideoOptions(
         max_side=side, limits=VideoLimits(max_seconds=SECONDS + 1, max_input_bytes=1 << 31)
     )
-    result = stylize_video(clip, scratch / f"out-{label}-{side}.mp4", stylize, options=options)
+    dst = scratch / f"out-{label}-{side}.mp4"
+    gen_dir = scratch / f"gen-{os.getpid()}"
+    if through_pool:
+        result, generator = asyncio.run(_through_pool(clip, dst, options, gen_dir, style))
+    else:
+        stylize, generator = make_generator(gen_dir, style)
+        result = stylize_video(clip, dst, stylize, options=options)
     times = result.times
     return Row(
         clip=label,
@@ -74,6 +102,27 @@ def run_case(clip: Path, label: str, side: int, scratch: Path, style: str | None
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         generator=generator,
     )
+
+
+async def _through_pool(
+    clip: Path, dst: Path, options: VideoOptions, gen_dir: Path, style: str | None
+) -> tuple[VideoResult, str]:
+    """The clip through a pool of one worker (its engine made and warmed in that thread)."""
+    chosen = bench_style(gen_dir, style)
+    engines: list[Engine] = []
+
+    def engine() -> Engine:
+        engines.append(Engine(chosen.registry, cache_dir=gen_dir / "cache"))
+        return engines[-1]
+
+    async with InferencePool(engine, PoolConfig(warmup_styles=(chosen.name,))) as pool:
+        result = await stylize_video_async(
+            clip,
+            dst,
+            lambda frames: pool.stylize(chosen.name, frames, user_id=1, priority=Priority.VIDEO),
+            options=options,
+        )
+    return result, f"{describe(engines[0], chosen)}; through the inference pool"
 
 
 def throughput_table(rows: list[Row]) -> str:
@@ -109,6 +158,9 @@ def main(quick: bool = False, argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, help="clip length (default 30)")
     parser.add_argument("--style", help="an installed style (default: random weights)")
+    parser.add_argument(
+        "--pool", action="store_true", help="through the inference pool, as the bot runs a clip"
+    )
     args = parser.parse_args([] if argv is None else argv)
     quick = quick or args.quick
     seconds = args.seconds or (QUICK_SECONDS if quick else SECONDS)
@@ -128,7 +180,8 @@ def main(quick: bool = False, argv: list[str] | None = None) -> int:
             for side in sides:
                 # A fresh process per case: peak RSS belongs to that case alone.
                 with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-                    row = pool.submit(run_case, clip, label, side, scratch, args.style).result()
+                    case = (clip, label, side, scratch, args.style, args.pool)
+                    row = pool.submit(run_case, *case).result()
                 print(
                     f"{label} @ {side}: {row.fps:.2f} fps, {row.peak_rss_mb:.0f} MB",
                     file=sys.stderr,
@@ -141,8 +194,9 @@ def main(quick: bool = False, argv: list[str] | None = None) -> int:
             f"threads; load average {os.getloadavg()[0]:.1f} at the end (shared machine).\n"
         )
         print(throughput_table(rows))
-        print()
-        print(smoothness_report(scratch, frames=40 if quick else 200, style=args.style))
+        if not args.pool:
+            print()
+            print(smoothness_report(scratch, frames=40 if quick else 200, style=args.style))
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,34 +31,50 @@ PAN_PHOTO = SHARED / "content" / "golden_gate.jpg"
 Stylize = Callable[[np.ndarray], np.ndarray]
 
 
+@dataclass(frozen=True)
+class BenchStyle:
+    registry: StyleRegistry
+    name: str
+    net: str
+    """What the weights are, for the report."""
+
+
 def random_net(seed: int = 0) -> TransformerNet:
     torch.manual_seed(seed)
     return TransformerNet(16).eval()
 
 
-def make_generator(workdir: Path, style: str | None = None, seed: int = 0) -> tuple[Stylize, str]:
-    """A batch stylize function run by the engine, and what it runs on: the installed
-    ``style``, or a throw-away pack with random weights (same speed, not the same flicker)."""
-    name = style or "bench_random"
-    if style is None:
-        generator = random_net(seed)
-        meta = StyleMeta(
-            name=name, title="Random", artist="torch.manual_seed", net=NetSpec.of(generator)
-        )
-        rng = np.random.default_rng(seed)
-        painting = Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8))
-        write_pack(workdir / "styles" / name, generator, meta, painting)
-        registry, net = StyleRegistry.discover(workdir / "styles"), "random weights"
-    else:
-        registry, net = StyleRegistry.discover(), f"style {style!r}"
-    engine = Engine(registry, cache_dir=workdir / "cache")
-    engine.warmup([name])
+def bench_style(workdir: Path, style: str | None = None, seed: int = 0) -> BenchStyle:
+    """The installed ``style``, or a throw-away pack with random weights (same speed, not the
+    same flicker)."""
+    if style is not None:
+        return BenchStyle(StyleRegistry.discover(), style, f"style {style!r}")
+    name = "bench_random"
+    generator = random_net(seed)
+    meta = StyleMeta(
+        name=name, title="Random", artist="torch.manual_seed", net=NetSpec.of(generator)
+    )
+    rng = np.random.default_rng(seed)
+    painting = Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8))
+    write_pack(workdir / "styles" / name, generator, meta, painting)
+    return BenchStyle(StyleRegistry.discover(workdir / "styles"), name, "random weights")
+
+
+def describe(engine: Engine, style: BenchStyle) -> str:
+    """What a warmed-up engine runs the benchmark's style on."""
     described = ", ".join(engine.loaded().values())
     return (
-        lambda frames: engine.stylize_batch(name, frames),
-        f"base-16 TransformerNet, {net}; inference.engine.Engine on {engine.device} "
-        f"({described}, {engine.cpu_threads} threads)",
+        f"base-16 TransformerNet, {style.net}; inference.engine.Engine on {engine.device} "
+        f"({described}, {engine.cpu_threads} threads)"
     )
+
+
+def make_generator(workdir: Path, style: str | None = None, seed: int = 0) -> tuple[Stylize, str]:
+    """A batch stylize function run by the engine, and what it runs on."""
+    chosen = bench_style(workdir, style, seed)
+    engine = Engine(chosen.registry, cache_dir=workdir / "cache")
+    engine.warmup([chosen.name])
+    return lambda frames: engine.stylize_batch(chosen.name, frames), describe(engine, chosen)
 
 
 def trim(src: Path, dst: Path, seconds: float) -> Path:
