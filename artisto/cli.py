@@ -55,9 +55,15 @@ def _positive_int(value: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.roles import Role, role_problem
+
+    role = Role(args.role)
+    problem = role_problem(settings, role)  # told before the slow imports of the runner
+    if problem is not None:
+        raise UserError(problem)
     from bot.runner import run
 
-    return run(settings)
+    return run(settings, role)
 
 
 def _cmd_stylize(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,7 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    command("run", _cmd_run, "Run the bot (with a token) or the local playground (without).")
+    p = command("run", _cmd_run, "Run the bot (with a token) or the local playground (without).")
+    p.add_argument(
+        "--role",
+        choices=["all", "bot", "worker"],
+        default="all",
+        help="all: one process does everything (default); bot: receive updates and record "
+        "jobs, no GPU; worker: paint jobs from the queue. bot and worker share PostgreSQL",
+    )
 
     p = command("stylize", _cmd_stylize, "Stylize a photo or a video, file to file.")
     p.add_argument("input", type=_existing_file, help="photo or video to stylize")

@@ -1,4 +1,5 @@
-"""The app factory: settings in, a wired bot out (Bot, Dispatcher, database, pool, worker).
+"""The app factory: settings and a role in, a wired process out (Bot, Dispatcher, database,
+signals, and for a role that runs jobs the pool and the worker).
 
 App-wide dependencies go to the dispatcher's workflow data, so a handler receives exactly the
 names its signature asks for (``jobs``, ``registry``, ``status``...). ``ArtistoApp`` owns the
@@ -6,6 +7,9 @@ life cycle: ``start()`` migrates, warms the pool, recovers jobs a crash left run
 the command menus and starts the worker; ``aclose()`` undoes it in reverse, putting jobs still
 running back in the queue. How updates arrive (long polling or a webhook, beside /healthz and
 /metrics) is the caller's choice: see ``bot.web.serve``.
+
+The bot role reads the styles' metadata only (style.toml, the previews): nothing it imports
+or runs loads torch, which only the pool's engine, built in a worker's thread, needs.
 """
 
 from __future__ import annotations
@@ -24,11 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.db import Repos, create_engine, create_session_factory, utcnow
+from bot.db.engine import is_sqlite
 from bot.db.migrate import upgrade_async
+from bot.db.repositories import Recovered
 from bot.handlers import setup_routers
 from bot.i18n import LANGUAGES, texts_for
 from bot.middlewares.context import UpdateContextMiddleware
+from bot.middlewares.pacing import PacingMiddleware
 from bot.middlewares.retry import RetryMiddleware, RetryPolicy
+from bot.roles import Role
 from bot.services.gallery import Gallery
 from bot.services.intake import IntakeLimits, IntakeService
 from bot.services.jobs import JobService
@@ -36,7 +44,9 @@ from bot.services.limits import Limits
 from bot.services.metrics import BotMetrics
 from bot.services.outputs import ResultFiles
 from bot.services.picks import StylePicks
+from bot.services.positions import QueuePositions
 from bot.services.recovery import recover
+from bot.services.signals import Signals
 from bot.services.status import DEFAULT_MIN_INTERVAL, StatusBoard
 from bot.services.worker.loop import JobWorker, WorkerConfig
 from inference.pool import BatchEngine, InferencePool, PoolConfig
@@ -46,6 +56,8 @@ log = logging.getLogger(__name__)
 
 UPDATE_IDS_KEPT = timedelta(days=2)
 """Telegram redelivers an unconfirmed update within hours; older ids need not be remembered."""
+PACE_KEPT = timedelta(hours=1)
+"""A chat's send pace older than this constrains nothing."""
 POLLING_CONCURRENCY = 32
 """Updates handled at once; the heavy work is in the worker, so handlers are short."""
 
@@ -57,18 +69,26 @@ class AppOptions:
     """Knobs that are not user settings: tests turn them to make time pass faster."""
 
     status_interval_s: float = DEFAULT_MIN_INTERVAL
-    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    worker: WorkerConfig | None = None
+    """None: from the settings."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     start_worker: bool = True
 
 
-def create_bot(settings: Settings, retry: RetryPolicy | None = None) -> Bot:
-    """A Bot for ``settings.bot``: Telegram, a local Bot API server or the playground."""
+def create_bot(
+    settings: Settings,
+    retry: RetryPolicy | None = None,
+    pace: async_sessionmaker[AsyncSession] | None = None,
+) -> Bot:
+    """A Bot for ``settings.bot``: Telegram, a local Bot API server or the playground; with
+    ``pace``, its sends keep to the pace the fleet shares in that database."""
     if settings.bot.token is None:
         raise ValueError("no bot token: set ARTISTO_BOT__TOKEN")
     api = TelegramAPIServer.from_base(settings.bot.api_base, is_local=settings.bot.api_local_mode)
     session = AiohttpSession(api=api)
-    session.middleware(RetryMiddleware(retry))
+    session.middleware(RetryMiddleware(retry))  # outermost: each retry waits its turn again
+    if pace is not None:
+        session.middleware(PacingMiddleware(pace))
     return Bot(
         settings.bot.token.get_secret_value(),
         session=session,
@@ -113,56 +133,93 @@ class ArtistoApp:
         self,
         settings: Settings,
         *,
+        role: Role = Role.ALL,
         registry: StyleRegistry | None = None,
         engine_factory: EngineFactory | None = None,
         options: AppOptions | None = None,
     ) -> None:
         self.settings = settings
+        self.role = role
         self.options = options or AppOptions()
-        self.registry = registry or StyleRegistry.discover(settings.inference.styles_dir)
-        self.bot = create_bot(settings, self.options.retry)
-        self.db_engine: AsyncEngine = create_engine(settings.database_url, echo=settings.db.echo)
-        self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.db_engine)
-        self.pool = create_pool(
-            settings, engine_factory or default_engine_factory(settings, self.registry)
+        self.registry = registry or StyleRegistry.discover(
+            settings.inference.styles_dir, verify=role.runs_jobs
         )
+        url = settings.database_url
+        self.shared_db = not is_sqlite(url)
+        self.db_engine: AsyncEngine = create_engine(url, echo=settings.db.echo)
+        self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.db_engine)
+        self.bot = create_bot(
+            settings, self.options.retry, pace=self.sessions if self.shared_db else None
+        )
+        self.signals = Signals(self.db_engine, url, lead=role.receives_updates)
         self.status = StatusBoard(self.bot, self.options.status_interval_s)
         self.outputs = ResultFiles(settings.data_dir / "results")
         self.metrics = BotMetrics()
-        self.worker = JobWorker(
-            bot=self.bot,
-            sessions=self.sessions,
-            pool=self.pool,
-            registry=self.registry,
-            settings=settings,
-            status=self.status,
-            outputs=self.outputs,
-            config=self.options.worker,
-            metrics=self.metrics,
-        )
+        self.worker_config = self.options.worker or WorkerConfig.from_settings(settings)
+        self.pool: InferencePool | None = None
+        self.worker: JobWorker | None = None
+        if role.runs_jobs:
+            self.pool = create_pool(
+                settings, engine_factory or default_engine_factory(settings, self.registry)
+            )
+            self.worker = self._worker(self.pool)
+        self.positions: QueuePositions | None = None
+        if role.receives_updates:
+            self.positions = QueuePositions(
+                self.sessions,
+                self.status,
+                self.signals,
+                settings.bot.default_language,
+                self.worker_config.poll_interval_s,
+            )
         limits = Limits(settings.limits, frozenset(settings.bot.admins))
-        self.jobs = JobService(self.sessions, limits, self.worker)
+        self.jobs = JobService(self.sessions, limits, self.signals)
         self.intake = IntakeService(self.sessions, IntakeLimits.from_settings(settings))
         self.dispatcher = self._dispatcher()
         self._started = False
+
+    def _worker(self, pool: InferencePool) -> JobWorker:
+        return JobWorker(
+            bot=self.bot,
+            sessions=self.sessions,
+            pool=pool,
+            registry=self.registry,
+            settings=self.settings,
+            status=self.status,
+            outputs=self.outputs,
+            signals=self.signals,
+            sweep=self.recover,
+            config=self.worker_config,
+            metrics=self.metrics,
+        )
 
     def _dispatcher(self) -> Dispatcher:
         dispatcher = Dispatcher(
             settings=self.settings,
             sessions=self.sessions,
             registry=self.registry,
-            pool=self.pool,
             intake=self.intake,
             jobs=self.jobs,
-            worker=self.worker,
             status=self.status,
             outputs=self.outputs,
             gallery=Gallery(self.registry),
-            picks=StylePicks(),
+            picks=StylePicks(self.sessions),
         )
         dispatcher.update.outer_middleware(UpdateContextMiddleware(self.sessions, self.settings))
         dispatcher.include_routers(*setup_routers())
         return dispatcher
+
+    async def recover(self, *, every_running: bool = False) -> Recovered:
+        """Put back the jobs whose lease lapsed (see ``bot.services.recovery``)."""
+        return await recover(
+            bot=self.bot,
+            sessions=self.sessions,
+            status=self.status,
+            settings=self.settings,
+            signals=self.signals,
+            metrics=self.metrics,
+            every_running=every_running,
+        )
 
     async def start(self) -> None:
         """Everything but receiving updates; safe to call once."""
@@ -172,21 +229,29 @@ class ArtistoApp:
         if self.settings.db.migrate_on_start:
             await upgrade_async(self.settings.database_url)
         async with self.sessions.begin() as session:
-            await Repos(session).updates.prune(utcnow() - UPDATE_IDS_KEPT)
-        await self.pool.start()
-        await recover(
-            bot=self.bot,
-            sessions=self.sessions,
-            status=self.status,
-            settings=self.settings,
-            worker=self.worker,
-        )
-        await self.set_commands()
-        if self.options.start_worker:
+            repos = Repos(session)
+            await repos.updates.prune(utcnow() - UPDATE_IDS_KEPT)
+            if self.shared_db:
+                await repos.pace.prune(utcnow() - PACE_KEPT)
+        self.signals.start()
+        if self.pool is not None:
+            await self.pool.start()
+        if self.role.runs_jobs and not self.shared_db:
+            # The only process of a SQLite database: whatever is running was left by a crash.
+            await self.recover(every_running=True)
+        if self.role.receives_updates:
+            await self.set_commands()
+        if self.positions is not None:
+            self.positions.start()
+        if self.worker is not None and self.options.start_worker:
             await self.worker.start()
         log.info(
             "app.started",
-            extra={"styles": len(self.registry), "pool": self.pool.state.value},
+            extra={
+                "role": self.role.value,
+                "styles": len(self.registry),
+                "pool": self.pool.state.value if self.pool is not None else None,
+            },
         )
 
     async def forget_seen_updates(self) -> None:
@@ -232,10 +297,15 @@ class ArtistoApp:
 
     async def aclose(self) -> None:
         """Stop the worker (running jobs finish within the grace period or are re-queued),
-        then the pool, Telegram's session and the database."""
-        await self.worker.stop()
+        then the positions, the signals, the pool, Telegram's session and the database."""
+        if self.worker is not None:
+            await self.worker.stop()
+        if self.positions is not None:
+            await self.positions.aclose()
+        await self.signals.aclose()
         await self.status.aclose()
-        await self.pool.aclose()
+        if self.pool is not None:
+            await self.pool.aclose()
         await self.bot.session.close()
         await self.db_engine.dispose()
         log.info("app.stopped")

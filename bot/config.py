@@ -70,6 +70,24 @@ class DbSettings(BaseModel):
     echo: bool = Field(False, description="Log every SQL statement.")
 
 
+class WorkerSettings(BaseModel):
+    """Worker processes: how many jobs each runs, how long a claimed job stays its own."""
+
+    concurrency: int = Field(2, ge=1, description="Jobs one worker process runs at once.")
+    lease_s: float = Field(
+        30.0,
+        gt=0,
+        description="How long a claimed job stays its worker's without renewal (renewed every "
+        "third of it); a dead worker's jobs go back to the queue after this.",
+    )
+    poll_s: float = Field(
+        10.0,
+        gt=0,
+        description="How often an idle process looks at the queue when no signal woke it "
+        "(on PostgreSQL, LISTEN/NOTIFY wakes it at once).",
+    )
+
+
 class InferenceSettings(BaseModel):
     """The inference pool and its devices."""
 
@@ -142,6 +160,7 @@ class Settings(BaseSettings):
     )
     bot: BotSettings = Field(default_factory=BotSettings)
     db: DbSettings = Field(default_factory=DbSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
 

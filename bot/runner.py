@@ -4,6 +4,9 @@ With a token the bot talks to ``settings.bot.api_base`` (Telegram by default), b
 or by webhook (``settings.bot.mode``), with ``/healthz`` and ``/metrics`` on ``listen_host:port``.
 Without a token the playground's Bot API emulator starts on ``playground_host:port`` with its
 web chat page, and the real bot runs against it over HTTP, exactly as against Telegram.
+
+``--role bot`` and ``--role worker`` run one part each, on a PostgreSQL queue they share with
+the rest of the fleet (see ``bot.roles``); a worker serves only ``/healthz`` and ``/metrics``.
 """
 
 from __future__ import annotations
@@ -16,21 +19,26 @@ from pydantic import SecretStr
 
 from bot.app import ArtistoApp
 from bot.config import Settings
+from bot.roles import Role, role_problem
 from bot.web import ServerError, WebhookConfigError, serve, webhook_config
 from playground import BotApiEmulator
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, role: Role = Role.ALL) -> int:
+    problem = role_problem(settings, role)
+    if problem is not None:
+        sys.stderr.write(f"artisto: error: {problem}\n")
+        return 2
     if settings.bot.token is None:
         return asyncio.run(_playground(settings))
-    return asyncio.run(_bot(settings))
+    return asyncio.run(_bot(settings, role))
 
 
-async def _bot(settings: Settings) -> int:
+async def _bot(settings: Settings, role: Role) -> int:
     try:
-        if settings.bot.mode == "webhook":
+        if role.receives_updates and settings.bot.mode == "webhook":
             webhook_config(settings)  # a wrong setting is told before the slow start
-        await _run_app(ArtistoApp(settings))
+        await _run_app(ArtistoApp(settings, role=role))
     except (WebhookConfigError, ServerError) as exc:
         sys.stderr.write(f"artisto: error: {exc}\n")
         return 2

@@ -31,6 +31,7 @@ from bot.app import AppOptions, ArtistoApp
 from bot.config import BotSettings, DbSettings, InferenceSettings, LimitsSettings, Settings
 from bot.db import Base
 from bot.middlewares.retry import RetryPolicy
+from bot.roles import Role
 from bot.services.worker.loop import WorkerConfig
 from inference.engine import Engine
 from inference.pool import BatchEngine
@@ -247,12 +248,15 @@ async def running_bot(
     bot: JsonDict | None = None,
     inference: JsonDict | None = None,
     engine_factory: Callable[[], BatchEngine] | None = None,
+    role: Role = Role.ALL,
+    lease_s: float = 30.0,
     **limits: Any,
 ) -> AsyncIterator[BotHarness]:
     """Start (or reuse) an emulator and run the real bot against it until the block ends.
 
     ``bot`` and ``inference`` override settings; ``engine_factory`` replaces the real engine
-    on the tiny packs (to wrap it, say)."""
+    on the tiny packs (to wrap it, say); ``role`` runs one part of the fleet (on PostgreSQL),
+    a worker without polling."""
     own_emulator = emulator is None
     if emulator is None:
         emulator = BotApiEmulator(emulator_config)
@@ -263,6 +267,7 @@ async def running_bot(
     )
     app = ArtistoApp(
         settings,
+        role=role,
         registry=registry,
         engine_factory=engine_factory or (lambda: tiny_engine(registry)),
         options=AppOptions(
@@ -270,6 +275,7 @@ async def running_bot(
             worker=WorkerConfig(
                 concurrency=2,
                 poll_interval_s=0.5,
+                lease_s=lease_s,
                 shutdown_grace_s=shutdown_grace_s,
                 busy_retry_s=busy_retry_s,
             ),
@@ -282,7 +288,7 @@ async def running_bot(
         await app.start()
         if own_emulator:  # as `artisto run` does for a new playground
             await app.forget_seen_updates()
-        if polling:
+        if polling and role.receives_updates:
             harness.polling = asyncio.create_task(
                 app.run_polling(handle_signals=False, polling_timeout=1)
             )

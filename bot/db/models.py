@@ -1,4 +1,5 @@
-"""Tables: users, chats, media, jobs (the durable queue), results (the output cache), updates.
+"""Tables: users, chats, media, jobs (the durable queue), results (the output cache), updates,
+and the send pace the processes of a fleet share.
 
 Timestamps are timezone-aware UTC in Python on every backend (see ``UtcDateTime``), set by
 Python rather than by the server so that SQLite and PostgreSQL store comparable values.
@@ -46,6 +47,8 @@ FILE_ID_LEN = 256
 UNIQUE_ID_LEN = 64
 STYLE_LEN = 64
 ERROR_CODE_LEN = 64
+WORKER_ID_LEN = 128
+PACE_KEY_LEN = 32
 
 
 def utcnow() -> datetime:
@@ -154,6 +157,10 @@ class User(Base):
         String(8), doc="Chosen with /lang; None means: follow language_code."
     )
     is_blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    picked_style: Mapped[str | None] = mapped_column(
+        String(STYLE_LEN), doc="Picked in the /styles gallery for the next photo or video."
+    )
+    picked_until: Mapped[datetime | None] = mapped_column(doc="When the pick lapses.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -194,7 +201,10 @@ class Media(Base):
 class Job(Base):
     """A request to stylize one media in one style; the jobs table is the durable queue.
 
-    ``priority``: smaller runs first (the claim orders by priority, then id).
+    ``priority``: smaller runs first (the claim orders by priority, then id). A running job
+    is held by ``worker_id`` until ``lease_until``, which the worker renews; past it, any
+    process puts the job back. A style keyboard becomes at most one job: the keyboard is the
+    job's status message, unique per chat.
     """
 
     __tablename__ = "jobs"
@@ -206,6 +216,9 @@ class Job(Base):
         Index("ix_jobs_user_status", "user_id", "status"),
         Index("ix_jobs_user_created", "user_id", "created_at"),
         Index("ix_jobs_finished_at", "finished_at"),
+        # The expiry sweep: WHERE status = 'running' AND lease_until < now.
+        Index("ix_jobs_lease", "status", "lease_until"),
+        Index("uq_jobs_keyboard", "chat_id", "status_message_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -232,6 +245,16 @@ class Job(Base):
     download_ms: Mapped[int | None] = mapped_column(Integer)
     inference_ms: Mapped[int | None] = mapped_column(Integer)
     upload_ms: Mapped[int | None] = mapped_column(Integer)
+    worker_id: Mapped[str | None] = mapped_column(
+        String(WORKER_ID_LEN), doc="The worker process that claimed the job last."
+    )
+    lease_until: Mapped[datetime | None] = mapped_column(
+        doc="Until when the worker's claim holds; renewed while the job runs."
+    )
+    delivering_at: Mapped[datetime | None] = mapped_column(
+        doc="When a worker passed the lease check and began sending the result: a job that "
+        "comes back with it set may already have reached the chat."
+    )
 
 
 class Result(Base):
@@ -264,3 +287,13 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SendPace(Base):
+    """Telegram's rate limits, shared by every process: per key (the whole bot, or one chat),
+    the theoretical time of the next send (GCRA), moved on by each reservation."""
+
+    __tablename__ = "send_pace"
+
+    key: Mapped[str] = mapped_column(String(PACE_KEY_LEN), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column()

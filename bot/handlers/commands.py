@@ -75,7 +75,7 @@ async def style_picked(
         await alert(query, texts.unknown_style)
         return
     meta = registry.get(callback_data.style).meta
-    picks.remember(query.from_user.id, callback_data.style)
+    await picks.remember(query.from_user.id, callback_data.style)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(texts.style_picked(meta.emoji, meta.title))

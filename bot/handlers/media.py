@@ -73,7 +73,7 @@ async def on_media(
         return
     if message.from_user is None:
         return
-    style = picks.take(message.from_user.id)
+    style = await picks.take(message.from_user.id)
     if style is None or style not in registry:
         return
     outcome = await start_job(

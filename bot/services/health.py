@@ -1,4 +1,5 @@
-"""Is this process able to serve? The inference pool READY and the database answering.
+"""Is this process able to serve? The inference pool READY (where it has one: a bot process
+has none) and the database answering.
 
 What a load balancer, ``docker compose`` or systemd's watchdog asks through ``/healthz``: each
 part's state with the reason when it is not fine, so the answer also tells an operator what
@@ -22,19 +23,22 @@ DB_TIMEOUT_S = 2.0
 
 @dataclass(frozen=True)
 class Health:
-    pool_state: PoolState
+    pool_state: PoolState | None
+    """None for a process without a pool."""
     pool_reason: str | None
     database_reason: str | None
     """None when the database answered."""
 
     @property
     def healthy(self) -> bool:
-        return self.pool_state is PoolState.READY and self.database_reason is None
+        pool_fine = self.pool_state in (None, PoolState.READY)
+        return pool_fine and self.database_reason is None
 
     def as_json(self) -> dict[str, Any]:
+        pool = None if self.pool_state is None else self.pool_state.name
         return {
             "status": "ok" if self.healthy else "unhealthy",
-            "pool": {"state": self.pool_state.name, "reason": self.pool_reason},
+            "pool": {"state": pool, "reason": self.pool_reason},
             "database": {
                 "reachable": self.database_reason is None,
                 "reason": self.database_reason,
@@ -65,5 +69,8 @@ def pool_reason(pool: InferencePool) -> str | None:
     return "shut down"
 
 
-async def check(pool: InferencePool, engine: AsyncEngine) -> Health:
-    return Health(pool.state, pool_reason(pool), await check_database(engine))
+async def check(pool: InferencePool | None, engine: AsyncEngine) -> Health:
+    database = await check_database(engine)
+    if pool is None:
+        return Health(None, None, database)
+    return Health(pool.state, pool_reason(pool), database)

@@ -3,16 +3,18 @@ and counting them for /stats.
 
 Every check that protects one user from another lives here, on the database's word: a button
 carries only ids, and a forged one must find the ids absent, in another chat, or someone
-else's (``NotAllowed``) before anything happens.
+else's (``NotAllowed``) before anything happens. So does the double-tap guard: a keyboard
+becomes at most one job (a unique index), whichever bot process each tap reaches.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import Job, JobStatus, Media, Repos, Result, utcnow
@@ -20,12 +22,11 @@ from bot.db.repositories import JobStats
 from bot.services.delivery import RESULT_KIND
 from bot.services.intake import VIDEO_KINDS
 from bot.services.limits import LimitHit, Limits
+from bot.services.signals import MOVED, QUEUED, Signals, cancelled
 from bot.services.status import MessageRef
 from inference.pool import Priority
 
 log = logging.getLogger(__name__)
-
-_REMEMBERED_KEYBOARDS = 10_000
 
 
 class NotAllowed(Exception):
@@ -57,14 +58,8 @@ class AlreadyTaken:
 
 
 Outcome = Queued | Cached | LimitHit | AlreadyTaken
-
-
-class QueueListener(Protocol):
-    """The worker, told about jobs as they are queued or cancelled in this process."""
-
-    def job_queued(self, job: Job, status: MessageRef) -> None: ...
-
-    def job_cancelled(self, job_id: int) -> None: ...
+Announce = Callable[[Job, int], Awaitable[None]]
+"""Shows a new job's first status (its place in the queue), before anyone else sees it."""
 
 
 class JobService:
@@ -72,12 +67,11 @@ class JobService:
         self,
         sessions: async_sessionmaker[AsyncSession],
         limits: Limits,
-        listener: QueueListener,
+        signals: Signals,
     ) -> None:
         self.sessions = sessions
         self.limits = limits
-        self.listener = listener
-        self._taken: OrderedDict[MessageRef, None] = OrderedDict()
+        self.signals = signals
 
     async def request(
         self,
@@ -86,23 +80,54 @@ class JobService:
         user_id: int,
         style: str,
         status: MessageRef,
+        announce: Announce,
         thread_id: int | None = None,
     ) -> Outcome:
         """A request to paint ``media_id`` in ``style``, tapped on the keyboard ``status``.
 
-        Raises ``NotAllowed("stale")`` when the media does not exist or lives in another chat.
+        A queued job is announced (``announce``) inside the transaction that records it, so
+        its first status is written before any other process can see the job, and hence
+        before any other writes on that message. Raises ``NotAllowed("stale")`` when the
+        media does not exist or lives in another chat.
         """
+        try:
+            outcome = await self._request(
+                media_id, user_id, style, status, announce=announce, thread_id=thread_id
+            )
+        except IntegrityError:
+            # Another process recorded a job for this keyboard first (the unique index).
+            async with self.sessions() as session:
+                if (
+                    await Repos(session).jobs.for_keyboard(status.chat_id, status.message_id)
+                    is None
+                ):
+                    raise
+            return AlreadyTaken()
+        if isinstance(outcome, Queued):
+            log.info("job.queued", extra={"job_id": outcome.job.id, "ahead": outcome.ahead})
+            await self.signals.publish(QUEUED)
+        return outcome
+
+    async def _request(
+        self,
+        media_id: int,
+        user_id: int,
+        style: str,
+        status: MessageRef,
+        *,
+        announce: Announce,
+        thread_id: int | None,
+    ) -> Outcome:
         async with self.sessions.begin() as session:
             repos = Repos(session)
             media = await repos.media.get(media_id)
             if media is None or media.chat_id != status.chat_id:
                 raise NotAllowed("stale")
-            if status in self._taken:
+            if await repos.jobs.for_keyboard(status.chat_id, status.message_id) is not None:
                 return AlreadyTaken()
             cached = await repos.results.get_cached(media.file_unique_id, style)
             if cached is not None and cached.kind == RESULT_KIND[media.kind]:
-                job = await self._record_cached(repos, media, user_id, style, thread_id)
-                self._remember(status)
+                job = await self._record_cached(repos, media, user_id, style, status, thread_id)
                 return Cached(job, media, cached)
             hit = await self.limits.check(repos, user_id)
             if hit is not None:
@@ -118,23 +143,28 @@ class JobService:
                 status_message_id=status.message_id,
             )
             ahead = await repos.jobs.count_ahead(job)
-        self._remember(status)
-        log.info("job.queued", extra={"job_id": job.id, "style": style, "ahead": ahead})
-        self.listener.job_queued(job, status)
+            await announce(job, ahead)
         return Queued(job, ahead)
 
     async def _record_cached(
-        self, repos: Repos, media: Media, user_id: int, style: str, thread_id: int | None
+        self,
+        repos: Repos,
+        media: Media,
+        user_id: int,
+        style: str,
+        keyboard: MessageRef,
+        thread_id: int | None,
     ) -> Job:
-        """A job row for a cache hit, born done: it counts in /stats and lists the result
-        among the user's own for inline sharing. Never visible as queued: the transaction
-        commits it already done."""
+        """A job row for a cache hit, born done: it counts in /stats, lists the result among
+        the user's own for inline sharing, and takes its keyboard (a second tap finds it).
+        Never visible as queued: the transaction commits it already done."""
         job = await repos.jobs.create(
             user_id=user_id,
             chat_id=media.chat_id,
             media_id=media.id,
             style=style,
             message_thread_id=thread_id,
+            status_message_id=keyboard.message_id,
         )
         now = utcnow()
         job.status, job.progress = JobStatus.DONE, 100
@@ -142,11 +172,6 @@ class JobService:
         await repos.session.flush()
         log.info("job.cached", extra={"job_id": job.id, "style": style})
         return job
-
-    def _remember(self, status: MessageRef) -> None:
-        self._taken[status] = None
-        while len(self._taken) > _REMEMBERED_KEYBOARDS:
-            self._taken.popitem(last=False)
 
     async def owned_job(self, job_id: int, user_id: int, chat_id: int) -> tuple[Job, Media]:
         """The job a button names, if it is ``user_id``'s and in ``chat_id``."""
@@ -176,15 +201,15 @@ class JobService:
             job = await Repos(session).jobs.mark_cancelled(job_id)
         if job is not None:
             log.info("job.cancelled", extra={"job_id": job_id})
-            self.listener.job_cancelled(job_id)
+            await self.signals.publish(cancelled(job_id), MOVED)
         return job
 
     async def cancel_queued(self, user_id: int) -> list[Job]:
         """/cancel: every queued job of the user (running ones finish)."""
         async with self.sessions.begin() as session:
             jobs = await Repos(session).jobs.cancel_user_queued(user_id)
-        for job in jobs:
-            self.listener.job_cancelled(job.id)
+        if jobs:
+            await self.signals.publish(MOVED)
         return jobs
 
     async def stats(self) -> JobStats:

@@ -1,4 +1,5 @@
-"""Prometheus metrics: what the worker counts as jobs end, and gauges read at scrape time.
+"""Prometheus metrics: what the worker counts as jobs end and leases move, and gauges read at
+scrape time.
 
 Each app owns its ``CollectorRegistry`` instead of the process-wide default: two apps in one
 process (tests, a worker beside a bot) never clash over names, and a scrape shows only this
@@ -15,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from bot.db import MediaKind
 from inference.pool import InferencePool, PoolState, Priority
 
+WINDOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+"""Seconds from the lease check to Telegram's answer: an upload, from a photo to a clip."""
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 """Seconds: a photo takes about a second, a clip up to minutes, a long wait in the queue more."""
 OUTCOMES = ("done", "failed", "cancelled")
@@ -70,6 +73,46 @@ class BotMetrics:
             ["reason"],
             registry=r,
         )
+        self.lease_expiries = Counter(
+            "artisto_lease_expiries",
+            "Jobs this process found with a lapsed lease (their worker went silent): put back "
+            "in the queue, or failed after their last try.",
+            ["outcome"],
+            registry=r,
+        )
+        self.leases_lost = Counter(
+            "artisto_leases_lost",
+            "Jobs this worker stopped because their lease lapsed and another worker has them.",
+            registry=r,
+        )
+        self.delivery_window_s = Histogram(
+            "artisto_delivery_window_seconds",
+            "Delivered results: from the lease check before the send to Telegram's answer. A "
+            "worker that dies inside this window may leave a result that is sent again.",
+            buckets=WINDOW_BUCKETS,
+            registry=r,
+        )
+        self.delivery_overruns = Counter(
+            "artisto_delivery_window_overruns",
+            "Sends answered after this worker's lease had lapsed by its clock.",
+            registry=r,
+        )
+        self.deliveries_fenced = Counter(
+            "artisto_deliveries_fenced",
+            "Results held back at the lease check: the job was no longer this worker's.",
+            registry=r,
+        )
+        self.delivery_retries = Counter(
+            "artisto_delivery_retries",
+            "Jobs claimed again after an earlier try had passed the lease check: their result "
+            "may reach the chat twice.",
+            registry=r,
+        )
+        self.listening = Gauge(
+            "artisto_listening",
+            "1 while this process hears the fleet's signals (LISTEN on PostgreSQL).",
+            registry=r,
+        )
         self.gpu_memory = Gauge(
             "artisto_gpu_memory_bytes",
             "CUDA memory PyTorch holds, per device (allocated, reserved); absent without CUDA.",
@@ -81,6 +124,8 @@ class BotMetrics:
                 self.finished.labels(kind.value, outcome)
         for priority in Priority:
             self.pool_queue_depth.labels(priority.name.lower())
+        for outcome in ("requeued", "failed"):
+            self.lease_expiries.labels(outcome)
 
     # --- what the worker reports ---------------------------------------------------------
 
@@ -102,14 +147,37 @@ class BotMetrics:
     def job_requeued(self, reason: str) -> None:
         self.requeued.labels(reason).inc()
 
+    def leases_expired(self, *, requeued: int, failed: int) -> None:
+        self.lease_expiries.labels("requeued").inc(requeued)
+        self.lease_expiries.labels("failed").inc(failed)
+
+    def lease_lost(self) -> None:
+        self.leases_lost.inc()
+
+    def delivery_window(self, seconds: float, *, overrun: bool) -> None:
+        self.delivery_window_s.observe(max(seconds, 0.0))
+        if overrun:
+            self.delivery_overruns.inc()
+
+    def delivery_fenced(self) -> None:
+        self.deliveries_fenced.inc()
+
+    def delivery_retried(self) -> None:
+        self.delivery_retries.inc()
+
     # --- scrape time ---------------------------------------------------------------------
 
-    def refresh(self, *, queued: int | None, running: int, pool: InferencePool) -> None:
+    def refresh(
+        self, *, queued: int | None, running: int, pool: InferencePool | None, listening: bool
+    ) -> None:
         """Set the gauges of the present; ``queued`` None keeps the last known depth (the
-        database did not answer)."""
+        database did not answer). A bot process has no ``pool``."""
         if queued is not None:
             self.queue_depth.set(queued)
         self.jobs_running.set(running)
+        self.listening.set(1 if listening else 0)
+        if pool is None:
+            return
         self.pool_ready.set(1 if pool.state is PoolState.READY else 0)
         for priority, depth in pool.queue_depths.items():
             self.pool_queue_depth.labels(priority.name.lower()).set(depth)

@@ -3,14 +3,24 @@ keyboard becomes the job's status message, or the result comes at once from the 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from aiogram import Bot
 
+from bot.db import Job
 from bot.i18n import Texts
 from bot.keyboards import status_keyboard
 from bot.services.delivery import Destination, send_painting
-from bot.services.jobs import Cached, JobService, Outcome, Queued
+from bot.services.jobs import Cached, JobService, Outcome
 from bot.services.status import MessageRef, StatusBoard
 from inference.registry import StyleRegistry
+
+log = logging.getLogger(__name__)
+
+ANNOUNCE_TIMEOUT_S = 5.0
+"""The first status is written while the job's transaction is open: a slow Telegram must not
+hold it long. Without it the keyboard stays until the queue positions reach the job."""
 
 
 async def start_job(
@@ -30,12 +40,23 @@ async def start_job(
     the job's status, or the result comes at once from the cache and the keyboard goes.
     A limit in the way is returned for the caller to tell (an alert, a reply); the keyboard
     stays for a later try. Raises ``NotAllowed`` for a stale or foreign media."""
+
+    async def announce(job: Job, ahead: int) -> None:
+        try:
+            async with asyncio.timeout(ANNOUNCE_TIMEOUT_S):
+                await status.show(keyboard, texts.queued(ahead), status_keyboard(job.id, texts))
+        except TimeoutError:
+            log.warning("job.announce_slow", extra={"job_id": job.id})
+
     outcome = await jobs.request(
-        media_id=media_id, user_id=requester, style=style, status=keyboard, thread_id=thread
+        media_id=media_id,
+        user_id=requester,
+        style=style,
+        status=keyboard,
+        announce=announce,
+        thread_id=thread,
     )
-    if isinstance(outcome, Queued):
-        status.update(keyboard, texts.queued(outcome.ahead), status_keyboard(outcome.job.id, texts))
-    elif isinstance(outcome, Cached):
+    if isinstance(outcome, Cached):
         result = outcome.result
         await send_painting(
             bot,

@@ -6,6 +6,12 @@ progress edits would trip it at once. Each message here gets at most one edit pe
 edit goes out at once, and the final word (a deletion or an apology) cancels whatever waits.
 Edits are best effort: a message the user deleted, or a chat that blocked the bot, ends the
 edits for that message without an error reaching the job.
+
+The board is one process's. A fleet keeps one writer per message at a time instead: the
+process that records a job writes its first status before anyone else can see the job; the
+process that leads the queue positions writes them, each edit under a ``guard`` that holds
+the job's row while it is still queued; the worker that holds the job's lease writes its
+progress and its last word. So the throttle of the writer of the moment is the message's.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -33,12 +41,16 @@ class MessageRef:
 
 
 Content = tuple[str, InlineKeyboardMarkup | None]
+Guard = Callable[[], AbstractAsyncContextManager[bool]]
+"""Entered around an edit: yields whether the edit may still be made, and holds whatever
+makes that so until the edit is done."""
 
 
 @dataclass(eq=False)
 class _Slot:
     last_sent: float = float("-inf")
     pending: Content | None = None
+    guard: Guard | None = None
     shown: Content | None = None
     closed: bool = False
     task: asyncio.Task[None] | None = None
@@ -52,19 +64,34 @@ class StatusBoard:
         self._slots: dict[MessageRef, _Slot] = {}
 
     def update(
-        self, ref: MessageRef, text: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        ref: MessageRef,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        guard: Guard | None = None,
     ) -> None:
         """Show ``text`` on the message soon: now if it was not edited lately, else after
-        the interval, unless a newer text or the final word comes first."""
-        slot = self._slots.get(ref)
-        if slot is None:
-            self._prune()
-            slot = self._slots[ref] = _Slot()
+        the interval, unless a newer text or the final word comes first; with ``guard``,
+        only if the guard still allows it when the edit is due."""
+        slot = self._slot(ref)
         if slot.closed:
             return
-        slot.pending = (text, markup)
+        slot.pending, slot.guard = (text, markup), guard
         if slot.task is None or slot.task.done():
             slot.task = asyncio.create_task(self._flush(ref, slot), name=f"status-{ref}")
+
+    async def show(
+        self, ref: MessageRef, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> bool:
+        """Show ``text`` now, without the throttle, once an edit on its way is done (it
+        replaces whatever waits); False when it could not be shown."""
+        slot = self._slot(ref)
+        if slot.closed:
+            return False
+        slot.pending = None
+        async with slot.lock:
+            return await self._edit(ref, slot, (text, markup))
 
     async def finish(
         self,
@@ -101,16 +128,33 @@ class StatusBoard:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    def _slot(self, ref: MessageRef) -> _Slot:
+        slot = self._slots.get(ref)
+        if slot is None:
+            self._prune()
+            slot = self._slots[ref] = _Slot()
+        return slot
+
     async def _flush(self, ref: MessageRef, slot: _Slot) -> None:
         while slot.pending is not None and not slot.closed:
             wait = slot.last_sent + self.min_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             async with slot.lock:
-                content, slot.pending = slot.pending, None
+                content, guard, slot.pending = slot.pending, slot.guard, None
                 if slot.closed or content is None:
                     return
-                await self._edit(ref, slot, content)
+                if guard is None:
+                    await self._edit(ref, slot, content)
+                    continue
+                try:
+                    async with guard() as allowed:
+                        if allowed:
+                            await self._edit(ref, slot, content)
+                except Exception:  # the guard's database is away: skip this edit
+                    log.warning(
+                        "status.guard_failed", extra={"chat_id": ref.chat_id}, exc_info=True
+                    )
 
     async def _edit(self, ref: MessageRef, slot: _Slot, content: Content) -> bool:
         """True when the message shows ``content`` afterwards."""

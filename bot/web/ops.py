@@ -1,4 +1,7 @@
-"""``/healthz`` and ``/metrics``: the operator's view of one process, over plain HTTP."""
+"""``/healthz`` and ``/metrics``: the operator's view of one process, over plain HTTP.
+
+A bot process has no inference pool and no worker: its health is its database's, and its
+metrics are the queue's and its own."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.db import Repos
 from bot.services.health import check
 from bot.services.metrics import BotMetrics
+from bot.services.signals import Signals
 from bot.services.worker.loop import JobWorker
 from inference.pool import InferencePool
 
@@ -21,16 +25,18 @@ class OpsEndpoints:
     def __init__(
         self,
         *,
-        pool: InferencePool,
+        pool: InferencePool | None,
         db_engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
-        worker: JobWorker,
+        worker: JobWorker | None,
+        signals: Signals,
         metrics: BotMetrics,
     ) -> None:
         self.pool = pool
         self.db_engine = db_engine
         self.sessions = sessions
         self.worker = worker
+        self.signals = signals
         self.metrics = metrics
 
     def register(self, app: web.Application) -> None:
@@ -45,7 +51,12 @@ class OpsEndpoints:
 
     async def metrics_page(self, request: web.Request) -> web.Response:
         queued = await self._queue_depth()
-        self.metrics.refresh(queued=queued, running=self.worker.running, pool=self.pool)
+        self.metrics.refresh(
+            queued=queued,
+            running=self.worker.running if self.worker is not None else 0,
+            pool=self.pool,
+            listening=self.signals.listening,
+        )
         return web.Response(
             body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

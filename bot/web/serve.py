@@ -1,5 +1,6 @@
 """Receive updates until told to stop, by long polling or by webhook, with the HTTP server
-(``/healthz``, ``/metrics``, and the webhook route) up the whole time.
+(``/healthz``, ``/metrics``, and the webhook route) up the whole time. A worker receives no
+updates: it serves ``/healthz`` and ``/metrics`` while its worker runs, until told to stop.
 
 Stopping is graceful: intake ends first (polling stops, or the server stops accepting and
 finishes the updates it is handling); the caller's ``ArtistoApp.aclose`` then lets running
@@ -34,7 +35,10 @@ async def serve(
     local playground, so that several never fight over one ``listen_port``."""
     stop = stop or asyncio.Event()
     with _signals_set(stop, handle_signals):
-        if app.settings.bot.mode == "webhook":
+        if not app.role.receives_updates:
+            async with WebServer(app):
+                await stop.wait()
+        elif app.settings.bot.mode == "webhook":
             await _webhook(app, stop)
         elif http:
             async with WebServer(app):

@@ -35,6 +35,7 @@ class WebServer:
             db_engine=self.app.db_engine,
             sessions=self.app.sessions,
             worker=self.app.worker,
+            signals=self.app.signals,
             metrics=self.app.metrics,
         ).register(web_app)
         if self.webhook is not None:

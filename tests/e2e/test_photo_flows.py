@@ -139,7 +139,8 @@ async def test_a_repeat_is_answered_from_the_cache_at_once(
         )
         await h.deleted(ALICE, keyboard["message_id"])
 
-        # No second painting: one result; the repeat's job row is born done and never ran.
+        # No second painting: one result; the repeat's job row is born done and never ran,
+        # and holds its keyboard, so a second tap on it finds the job.
         assert await h.count(Result) == 1
         jobs = await h.rows(Job)
         assert [j.status for j in jobs] == [JobStatus.DONE, JobStatus.DONE]
@@ -147,7 +148,7 @@ async def test_a_repeat_is_answered_from_the_cache_at_once(
         assert (jobs[1].inference_ms, jobs[1].attempts, jobs[1].status_message_id) == (
             None,
             0,
-            None,
+            keyboard["message_id"],
         )
 
 

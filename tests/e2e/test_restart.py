@@ -4,6 +4,7 @@ same database, and the user still gets the painting (the emulator, like Telegram
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,8 @@ async def test_a_job_left_running_by_a_crash_is_finished_after_the_restart(
                 and m.get("text", "") == ("Queued: you're next.")
             )
         )
-        async with h.sessions.begin() as session:
-            claimed = await Repos(session).jobs.claim_next()  # what the worker does first
+        async with h.sessions.begin() as session:  # what the worker does first
+            claimed = await Repos(session).leases.claim_next("w:1:0", timedelta(seconds=30))
         assert claimed is not None
         (job,) = await h.rows(Job)
         assert (job.status, job.attempts) == (JobStatus.RUNNING, 1)

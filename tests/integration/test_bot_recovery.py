@@ -4,6 +4,7 @@ answers, a user who blocked the bot."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ from tests.bot_harness import (
     running_bot,
     sqlite_url,
 )
+
+DEAD = "gone-host:1:000000"
+"""The worker of a process that died."""
 
 
 @pytest.fixture
@@ -40,18 +44,20 @@ async def test_restart_requeues_running_jobs_and_gives_up_after_max_attempts(
             await h.answer(h.press(ALICE, keyboard, h.style_button(keyboard, "ember")))
             photos.append(photo)
             keyboards.append(keyboard)
-        # The process dies with both jobs running, the first one on its second try already.
+        # The process dies with both jobs running, the first one on its second try already;
+        # their leases lapse at once.
         async with h.sessions.begin() as session:
-            jobs = Repos(session).jobs
-            doomed = await jobs.claim_next()
+            leases = Repos(session).leases
+            doomed = await leases.claim_next(DEAD, timedelta(0))
             assert doomed is not None
-            await jobs.requeue_stale_running(max_attempts=99)
-            assert (await jobs.claim_next()) is not None
-            survivor = await jobs.claim_next()
+            await leases.requeue_lapsed(max_attempts=99, every_running=True)
+            assert (await leases.claim_next(DEAD, timedelta(0))) is not None
+            survivor = await leases.claim_next(DEAD, timedelta(0))
             assert survivor is not None
         assert {j.id: j.attempts for j in await h.rows(Job)} == {doomed.id: 2, survivor.id: 1}
 
-    # A new process: running jobs are recovered at start; two tries is the limit.
+    # A new process: lapsed leases are taken back (on SQLite, every running job at start);
+    # two tries is the limit.
     async with running_bot(db_url, tmp_path, emulator=emulator, max_attempts=2) as h:
         apology = await emulator.wait_for(
             lambda m: m["message_id"] == keyboards[0]["message_id"] and "Sorry" in m.get("text", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -13,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import ChatType, Job, JobStatus, MediaKind, Repos, ResultKind
 from bot.db.engine import DatabaseConfigError, create_engine
-from bot.db.repositories import ATTEMPTS_EXHAUSTED
+from bot.db.repositories import ATTEMPTS_EXHAUSTED, Claim
 
 Sessions = async_sessionmaker[AsyncSession]
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+WORKER = "host-a:41:0a0b0c"
+LEASE = timedelta(seconds=30)
 ALICE, BOB = 111_000_000_001, 222_000_000_002
 GROUP = -1_001_234_567_890  # a supergroup id: below -2**31, needs BIGINT
 
@@ -74,9 +77,11 @@ async def create_jobs(
         return [job.id for job in created]
 
 
-async def claim(sessions: Sessions, now: datetime = T0) -> Job | None:
+async def claim(
+    sessions: Sessions, now: datetime = T0, worker: str = WORKER, **options: Any
+) -> Job | None:
     async with sessions.begin() as session:
-        return await Repos(session).jobs.claim_next(now=now)
+        return await Repos(session).leases.claim_next(worker, LEASE, now=now, **options)
 
 
 async def get_job(sessions: Sessions, job_id: int) -> Job:
@@ -232,7 +237,7 @@ async def test_a_claim_in_flight_is_skipped_not_shared(db_sessions: Sessions) ->
     created = await create_jobs(db_sessions, media_id, 3)
     async with db_sessions() as session_a:
         await session_a.begin()
-        job_a = await Repos(session_a).jobs.claim_next()
+        job_a = await Repos(session_a).leases.claim_next(WORKER, LEASE)
         assert job_a is not None
         other = asyncio.create_task(claim(db_sessions))
         if session_a.get_bind().dialect.name == "postgresql":
@@ -250,10 +255,10 @@ async def test_transitions_only_from_the_right_state(db_sessions: Sessions) -> N
     media_id = await seed_media(db_sessions)
     first, second = await create_jobs(db_sessions, media_id, 2)
     async with db_sessions.begin() as session:
-        jobs = Repos(session).jobs
+        jobs, leases = Repos(session).jobs, Repos(session).leases
         assert await jobs.mark_done(first) is None  # queued, not running
         assert not await jobs.set_progress(first, 50)
-        claimed = await jobs.claim_next(now=T0)
+        claimed = await leases.claim_next(WORKER, LEASE, now=T0)
         assert claimed is not None and claimed.id == first
         assert await jobs.set_progress(first, 140)
         assert await jobs.set_status_message(first, 777)
@@ -264,7 +269,7 @@ async def test_transitions_only_from_the_right_state(db_sessions: Sessions) -> N
         assert await jobs.mark_failed(first, "decode") is None  # final stays final
         assert await jobs.mark_cancelled(first) is None
 
-        assert await jobs.claim_next() is not None
+        assert await leases.claim_next(WORKER, LEASE) is not None
         cancelled = await jobs.mark_cancelled(second, now=T0)
         assert cancelled is not None and cancelled.status == JobStatus.CANCELLED
         assert await jobs.mark_done(second) is None  # the user cancelled while it ran
@@ -290,47 +295,111 @@ async def test_mark_failed_records_the_reason(db_sessions: Sessions) -> None:
     )
 
 
-async def test_requeue_after_crash_is_bounded_by_attempts(db_sessions: Sessions) -> None:
+async def test_a_lapsed_lease_goes_back_and_attempts_are_bounded(db_sessions: Sessions) -> None:
     media_id = await seed_media(db_sessions)
     [job_id] = await create_jobs(db_sessions, media_id, 1)
 
-    async def crash_and_restart() -> tuple[list[int], list[int]]:
-        assert (await claim(db_sessions)) is not None  # running when the process "dies"
+    async def worker_dies(at: datetime) -> tuple[list[int], list[int]]:
+        assert (await claim(db_sessions, now=at)) is not None
         async with db_sessions.begin() as session:
-            requeued, failed = await Repos(session).jobs.requeue_stale_running(2)
+            leases = Repos(session).leases
+            assert await leases.requeue_lapsed(2, now=at + LEASE) == ([], [])  # not yet
+            requeued, failed = await leases.requeue_lapsed(2, now=at + LEASE * 2)
         return requeued, failed
 
-    assert await crash_and_restart() == ([job_id], [])
+    assert await worker_dies(T0) == ([job_id], [])
     job = await get_job(db_sessions, job_id)
-    assert (job.status, job.attempts, job.started_at) == (JobStatus.QUEUED, 1, None)
-
-    assert await crash_and_restart() == ([], [job_id])
+    assert (job.status, job.attempts, job.started_at, job.lease_until) == (
+        JobStatus.QUEUED,
+        1,  # the try is spent
+        None,
+        None,
+    )
+    assert await worker_dies(T0 + timedelta(hours=1)) == ([], [job_id])
     job = await get_job(db_sessions, job_id)
     assert (job.status, job.attempts, job.error_code) == (JobStatus.FAILED, 2, ATTEMPTS_EXHAUSTED)
     assert job.finished_at is not None
 
 
-async def test_requeue_leaves_recent_claims_to_their_worker(db_sessions: Sessions) -> None:
+async def test_a_live_lease_is_left_to_its_worker_and_renewing_keeps_it(
+    db_sessions: Sessions,
+) -> None:
     media_id = await seed_media(db_sessions)
-    old, recent = await create_jobs(db_sessions, media_id, 2)
-    await claim(db_sessions, now=T0)
-    await claim(db_sessions, now=T0 + timedelta(hours=1))
+    kept, lapsed = await create_jobs(db_sessions, media_id, 2)
+    first, second = await claim(db_sessions, now=T0), await claim(db_sessions, now=T0)
+    assert first is not None and second is not None
     async with db_sessions.begin() as session:
-        recovered = await Repos(session).jobs.requeue_stale_running(
-            3, started_before=T0 + timedelta(minutes=30)
+        leases = Repos(session).leases
+        later = T0 + LEASE - timedelta(seconds=1)
+        assert await leases.renew([Claim.of(first)], LEASE, now=later) == {kept}
+        assert await leases.requeue_lapsed(3, now=T0 + LEASE + timedelta(seconds=1)) == (
+            [lapsed],
+            [],
         )
-    assert recovered == ([old], [])
-    assert (await get_job(db_sessions, recent)).status == JobStatus.RUNNING
+        # Its worker comes back to life: the renewal says it no longer holds that job.
+        assert await leases.renew([Claim.of(first), Claim.of(second)], LEASE) == {kept}
+    assert (await get_job(db_sessions, kept)).status == JobStatus.RUNNING
+
+
+async def test_every_running_takes_back_even_live_leases(db_sessions: Sessions) -> None:
+    """A single process on SQLite, at its start: nothing else can be running anything."""
+    media_id = await seed_media(db_sessions)
+    [job_id] = await create_jobs(db_sessions, media_id, 1)
+    await claim(db_sessions, now=T0)
+    async with db_sessions.begin() as session:
+        recovered = await Repos(session).leases.requeue_lapsed(3, every_running=True, now=T0)
+    assert recovered == ([job_id], [])
+
+
+async def test_a_claim_is_one_try_and_its_moves_need_it_still_held(
+    db_sessions: Sessions,
+) -> None:
+    """The stale claim of a job put back and taken again (here by the same worker) moves
+    nothing: no progress, no fence, no result, no failure, no release."""
+    media_id = await seed_media(db_sessions)
+    [job_id] = await create_jobs(db_sessions, media_id, 1)
+    stale_job = await claim(db_sessions, now=T0)
+    assert stale_job is not None
+    stale = Claim.of(stale_job)
+    async with db_sessions.begin() as session:
+        await Repos(session).leases.requeue_lapsed(3, now=T0 + LEASE * 2)
+    fresh_job = await claim(db_sessions, now=T0 + LEASE * 2)
+    assert fresh_job is not None and fresh_job.worker_id == stale.worker
+    fresh = Claim.of(fresh_job)
+    assert (stale.attempt, fresh.attempt) == (1, 2)
+    async with db_sessions.begin() as session:
+        repos = Repos(session)
+        assert not await repos.jobs.set_progress(job_id, 50, claim=stale)
+        assert await repos.leases.fence(stale, LEASE) is None
+        assert await repos.jobs.mark_done(job_id, claim=stale) is None
+        assert await repos.jobs.mark_failed(job_id, "decode", claim=stale) is None
+        assert not await repos.leases.release(stale)
+        fenced = await repos.leases.fence(fresh, LEASE, now=T0 + LEASE * 3)
+        assert fenced is not None and fenced.delivering_at == T0 + LEASE * 3
+        assert fenced.lease_until == T0 + LEASE * 4
+        assert await repos.jobs.mark_done(job_id, claim=fresh) is not None
+
+
+async def test_a_worker_claims_only_the_styles_it_has(db_sessions: Sessions) -> None:
+    media_id = await seed_media(db_sessions)
+    [new_style] = await create_jobs(db_sessions, media_id, 1, style="fresh")
+    [known] = await create_jobs(db_sessions, media_id, 1, style="mosaic")
+    old = await claim(db_sessions, styles=["mosaic", "candy"])
+    assert old is not None and old.id == known
+    assert await claim(db_sessions, styles=["mosaic", "candy"]) is None
+    new = await claim(db_sessions, worker="host-b:7:ffffff", styles=["fresh"])
+    assert new is not None and new.id == new_style
 
 
 async def test_release_puts_a_job_back_without_spending_a_try(db_sessions: Sessions) -> None:
     media_id = await seed_media(db_sessions)
     [job_id] = await create_jobs(db_sessions, media_id, 1)
-    await claim(db_sessions)
+    claimed = await claim(db_sessions)
+    assert claimed is not None
     async with db_sessions.begin() as session:
-        jobs = Repos(session).jobs
-        assert await jobs.release(job_id)
-        assert not await jobs.release(job_id)  # already queued
+        leases = Repos(session).leases
+        assert await leases.release(Claim.of(claimed))
+        assert not await leases.release(Claim.of(claimed))  # already queued
     job = await get_job(db_sessions, job_id)
     assert (job.status, job.attempts, job.started_at) == (JobStatus.QUEUED, 0, None)
 
@@ -382,9 +451,9 @@ async def test_stats_over_a_window(db_sessions: Sessions) -> None:
     [old] = await create_jobs(db_sessions, photo, 1, now=T0)
     await create_jobs(db_sessions, photo, 1, priority=20, now=now)  # stays queued
     async with db_sessions.begin() as session:
-        jobs = Repos(session).jobs
+        jobs, leases = Repos(session).jobs, Repos(session).leases
         for _ in [*photo_jobs, *video_jobs, old]:
-            assert await jobs.claim_next(now=now - timedelta(minutes=15)) is not None
+            assert await leases.claim_next(WORKER, LEASE, now=now - timedelta(minutes=15))
         created = {job.id: job.created_at for job in await jobs.get_many(photo_jobs)}
         for job_id, latency in zip(photo_jobs[:2], (10, 30), strict=True):
             await jobs.mark_done(job_id, now=created[job_id] + timedelta(seconds=latency))
@@ -445,7 +514,7 @@ async def test_recent_results_reach_every_user_served_from_the_cache(
     async with db_sessions.begin() as session:
         repos = Repos(session)
         for job_id, style in ((mosaic, "mosaic"), (candy, "candy")):
-            await repos.jobs.claim_next(now=T0)
+            await repos.leases.claim_next(WORKER, LEASE, now=T0)
             await repos.jobs.mark_done(job_id, now=T0 + timedelta(minutes=job_id))
             await repos.results.add(
                 job_id=job_id,
@@ -455,7 +524,7 @@ async def test_recent_results_reach_every_user_served_from_the_cache(
                 file_id=f"out-{style}",
                 file_unique_id=f"AQAD{style}",
             )
-        await repos.jobs.claim_next(now=T0)
+        await repos.leases.claim_next(WORKER, LEASE, now=T0)
         await repos.jobs.mark_done(bob_job, now=T0 + timedelta(hours=1))  # a cache hit
     async with db_sessions() as session:
         results = Repos(session).results
@@ -506,3 +575,42 @@ async def test_concurrent_duplicate_updates_make_one_job(db_sessions: Sessions) 
     assert sorted(outcomes) == [False, True]
     async with db_sessions() as session:
         assert await Repos(session).jobs.queue_depth() == 1
+
+
+async def test_a_keyboard_becomes_at_most_one_job(db_sessions: Sessions) -> None:
+    """The double-tap guard is the database's: one job per (chat, status message)."""
+    media_id = await seed_media(db_sessions)
+
+    async def tap(message_id: int | None) -> int:
+        async with db_sessions.begin() as session:
+            job = await Repos(session).jobs.create(
+                user_id=ALICE, chat_id=GROUP, media_id=media_id, style="x",
+                status_message_id=message_id,
+            )  # fmt: skip
+            return job.id
+
+    first = await tap(77)
+    with pytest.raises(IntegrityError):
+        await tap(77)
+    await tap(78)
+    await tap(None)
+    await tap(None)  # cached results' jobs before they took their keyboard
+    async with db_sessions() as session:
+        found = await Repos(session).jobs.for_keyboard(GROUP, 77)
+        assert found is not None and found.id == first
+        assert await Repos(session).jobs.for_keyboard(GROUP, 79) is None
+
+
+async def test_a_style_pick_is_taken_once_and_lapses(db_sessions: Sessions) -> None:
+    await seed_media(db_sessions)
+    async with db_sessions.begin() as session:
+        users = Repos(session).users
+        assert await users.pick_style(ALICE, "mosaic", T0 + timedelta(minutes=15))
+        assert not await users.pick_style(BOB, "mosaic", T0)  # no such user
+    async with db_sessions.begin() as session:
+        users = Repos(session).users
+        assert await users.take_pick(ALICE, now=T0) == "mosaic"
+        assert await users.take_pick(ALICE, now=T0) is None
+        await users.pick_style(ALICE, "candy", T0 + timedelta(minutes=15))
+        assert await users.take_pick(ALICE, now=T0 + timedelta(minutes=16)) is None
+        assert await users.take_pick(ALICE, now=T0) is None  # a lapsed pick is used up too

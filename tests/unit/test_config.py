@@ -174,10 +174,11 @@ def test_iter_settings_names_every_leaf_field_once() -> None:
     rows = iter_settings()
     names = [env for env, _, _ in rows]
     assert len(names) == len(set(names))
+    sections = ("bot", "db", "worker", "inference", "limits")
     expected = {f"ARTISTO_{name.upper()}" for name in Settings.model_fields} - {
-        f"ARTISTO_{section.upper()}" for section in ("bot", "db", "inference", "limits")
+        f"ARTISTO_{section.upper()}" for section in sections
     }
-    for section in ("bot", "db", "inference", "limits"):
+    for section in sections:
         model = Settings.model_fields[section].annotation
         assert isinstance(model, type)
         assert issubclass(model, BaseModel)

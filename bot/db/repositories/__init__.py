@@ -8,8 +8,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.repositories.chats import ChatRepo
-from bot.db.repositories.jobs import ATTEMPTS_EXHAUSTED, JobRepo, JobStats, Recovered
+from bot.db.repositories.claims import Claim
+from bot.db.repositories.jobs import JobRepo, JobStats
+from bot.db.repositories.leases import ATTEMPTS_EXHAUSTED, LeaseRepo, Recovered
 from bot.db.repositories.media import MediaRepo
+from bot.db.repositories.pace import PaceRepo
 from bot.db.repositories.results import ResultRepo
 from bot.db.repositories.updates import UpdateRepo
 from bot.db.repositories.users import UserRepo
@@ -24,6 +27,8 @@ class Repos:
         self.chats = ChatRepo(session)
         self.media = MediaRepo(session)
         self.jobs = JobRepo(session)
+        self.leases = LeaseRepo(session)
+        self.pace = PaceRepo(session)
         self.results = ResultRepo(session)
         self.updates = UpdateRepo(session)
 
@@ -31,9 +36,12 @@ class Repos:
 __all__ = [
     "ATTEMPTS_EXHAUSTED",
     "ChatRepo",
+    "Claim",
     "JobRepo",
     "JobStats",
+    "LeaseRepo",
     "MediaRepo",
+    "PaceRepo",
     "Recovered",
     "Repos",
     "ResultRepo",

@@ -1,8 +1,10 @@
 """The durable queue: a job accepted is a row, and only these operations move it.
 
-States: queued -> running -> done | failed | cancelled (and running -> queued on recovery).
-Every transition is a single conditional UPDATE, so two workers, or a worker and a user's
-/cancel, cannot both move the same job: the loser's UPDATE matches no row and says so.
+States: queued -> running -> done | failed | cancelled (and running -> queued when its lease
+lapses or its worker gives it back; see ``leases``). Every transition is a single conditional
+UPDATE, so two workers, or a worker and a user's /cancel, cannot both move the same job: the
+loser's UPDATE matches no row and says so. A worker's own transitions name its claim,
+so one that lost its claim moves nothing.
 """
 
 from __future__ import annotations
@@ -12,25 +14,13 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
-from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy import Select, and_, func, or_, select
 
 from bot.db.models import ACTIVE_STATUSES, Job, JobStatus, Media, MediaKind, utcnow
 from bot.db.repositories.base import Repository
-
-ATTEMPTS_EXHAUSTED = "attempts_exhausted"
-"""error_code of a job that was running when the service died too many times."""
-
-# Results of UPDATE ... RETURNING(Job) replace whatever the session already holds for
-# those rows; nothing else in the session needs synchronising.
-_RETURNING_JOBS = {"synchronize_session": False, "populate_existing": True}
-
-
-class Recovered(NamedTuple):
-    requeued: list[int]
-    failed: list[int]
+from bot.db.repositories.claims import RETURNING_JOBS, Claim, held, move
 
 
 @dataclass(frozen=True)
@@ -89,30 +79,6 @@ class JobRepo(Repository):
         stmt = select(Job).where(Job.id.in_(list(job_ids))).order_by(Job.id)
         return list((await self.session.scalars(stmt)).all())
 
-    async def claim_next(self, *, now: datetime | None = None) -> Job | None:
-        """Take the first queued job (by priority, then id): it becomes running, one more try.
-
-        One statement, so it is atomic: on SQLite the write lock serialises claimers; on
-        PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent claimers pass over a row
-        another is taking instead of waiting for it or taking it twice. Commit promptly.
-        """
-        first = (
-            select(Job.id)
-            .where(Job.status == JobStatus.QUEUED)
-            .order_by(Job.priority, Job.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)  # rendered as nothing on SQLite
-            .scalar_subquery()
-        )
-        stmt = self._move(
-            and_(Job.id == first, Job.status == JobStatus.QUEUED),
-            status=JobStatus.RUNNING,
-            attempts=Job.attempts + 1,
-            started_at=now or utcnow(),
-            progress=0,
-        )
-        return (await self.session.scalars(stmt, execution_options=_RETURNING_JOBS)).first()
-
     async def mark_done(
         self,
         job_id: int,
@@ -120,15 +86,19 @@ class JobRepo(Repository):
         download_ms: int | None = None,
         inference_ms: int | None = None,
         upload_ms: int | None = None,
+        claim: Claim | None = None,
         now: datetime | None = None,
     ) -> Job | None:
-        """running -> done; None if the job was not running (cancelled meanwhile, say)."""
+        """running -> done; None if the job was not running (cancelled meanwhile, say) or,
+        with ``claim``, is no longer held by it."""
         return await self._finish(
             job_id,
             (JobStatus.RUNNING,),
             JobStatus.DONE,
             now,
+            claim=claim,
             progress=100,
+            lease_until=None,
             **_timings(download_ms, inference_ms, upload_ms),
         )
 
@@ -140,89 +110,82 @@ class JobRepo(Repository):
         download_ms: int | None = None,
         inference_ms: int | None = None,
         upload_ms: int | None = None,
+        claim: Claim | None = None,
         now: datetime | None = None,
     ) -> Job | None:
-        """queued or running -> failed with a reason category; None if already final."""
+        """queued or running -> failed with a reason category; None if already final or,
+        with ``claim``, no longer held by it."""
         return await self._finish(
             job_id,
             ACTIVE_STATUSES,
             JobStatus.FAILED,
             now,
+            claim=claim,
             error_code=error_code,
+            lease_until=None,
             **_timings(download_ms, inference_ms, upload_ms),
         )
 
     async def mark_cancelled(self, job_id: int, *, now: datetime | None = None) -> Job | None:
-        """queued or running -> cancelled; None if already final."""
-        return await self._finish(job_id, ACTIVE_STATUSES, JobStatus.CANCELLED, now)
-
-    async def release(self, job_id: int) -> bool:
-        """running -> queued without spending an attempt: for a graceful shutdown."""
-        stmt = self._move(
-            and_(Job.id == job_id, Job.status == JobStatus.RUNNING),
-            status=JobStatus.QUEUED,
-            attempts=Job.attempts - 1,  # claim_next counted this try; running means >= 1
-            started_at=None,
-            progress=0,
+        """queued or running -> cancelled; None if already final. The lease goes with it,
+        so the worker's next renewal tells it to stop; ``worker_id`` stays, to say where
+        the job was running."""
+        return await self._finish(
+            job_id, ACTIVE_STATUSES, JobStatus.CANCELLED, now, lease_until=None
         )
-        found = await self.session.scalars(stmt, execution_options=_RETURNING_JOBS)
-        return found.first() is not None
 
-    async def set_progress(self, job_id: int, percent: int) -> bool:
-        """Record a running job's progress (0-100); False if it is no longer running."""
+    async def set_progress(self, job_id: int, percent: int, *, claim: Claim | None = None) -> bool:
+        """Record a running job's progress (0-100); False if it is no longer running (or,
+        with ``claim``, no longer held by it)."""
         percent = min(max(percent, 0), 100)
-        stmt = self._move(and_(Job.id == job_id, Job.status == JobStatus.RUNNING), progress=percent)
-        found = await self.session.scalars(stmt, execution_options=_RETURNING_JOBS)
+        where = and_(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        if claim is not None:
+            where = held(claim)
+        stmt = move(where, progress=percent)
+        found = await self.session.scalars(stmt, execution_options=RETURNING_JOBS)
         return found.first() is not None
 
     async def set_status_message(self, job_id: int, message_id: int | None) -> bool:
         """Remember the message that shows this job's status, to edit it later."""
-        stmt = self._move(Job.id == job_id, status_message_id=message_id)
-        found = await self.session.scalars(stmt, execution_options=_RETURNING_JOBS)
+        stmt = move(Job.id == job_id, status_message_id=message_id)
+        found = await self.session.scalars(stmt, execution_options=RETURNING_JOBS)
         return found.first() is not None
-
-    async def requeue_stale_running(
-        self,
-        max_attempts: int,
-        *,
-        started_before: datetime | None = None,
-        now: datetime | None = None,
-    ) -> Recovered:
-        """Recover jobs a dead process left running: re-queue them, or fail those that
-        have had ``max_attempts`` tries already (they may be what kills the process).
-
-        Without ``started_before`` every running job counts as stale, which is right for a
-        single process at start; several workers sharing PostgreSQL pass a cut-off older
-        than the longest job so as not to take each other's work.
-        """
-        stale = Job.status == JobStatus.RUNNING
-        if started_before is not None:
-            stale = and_(stale, Job.started_at < started_before)
-        failed = await self.session.scalars(
-            self._move(
-                and_(stale, Job.attempts >= max_attempts),
-                status=JobStatus.FAILED,
-                error_code=ATTEMPTS_EXHAUSTED,
-                finished_at=now or utcnow(),
-            ),
-            execution_options=_RETURNING_JOBS,
-        )
-        failed_ids = sorted(job.id for job in failed)
-        requeued = await self.session.scalars(
-            self._move(stale, status=JobStatus.QUEUED, started_at=None, progress=0),
-            execution_options=_RETURNING_JOBS,
-        )
-        return Recovered(sorted(job.id for job in requeued), failed_ids)
 
     async def cancel_user_queued(self, user_id: int, *, now: datetime | None = None) -> list[Job]:
         """/cancel: every queued job of this user, now cancelled (running ones finish)."""
-        stmt = self._move(
+        stmt = move(
             and_(Job.user_id == user_id, Job.status == JobStatus.QUEUED),
             status=JobStatus.CANCELLED,
             finished_at=now or utcnow(),
         )
-        jobs = await self.session.scalars(stmt, execution_options=_RETURNING_JOBS)
+        jobs = await self.session.scalars(stmt, execution_options=RETURNING_JOBS)
         return sorted(jobs, key=lambda job: job.id)
+
+    async def for_keyboard(self, chat_id: int, message_id: int) -> Job | None:
+        """The job a style keyboard already became, if any (one per keyboard)."""
+        stmt = select(Job).where(Job.chat_id == chat_id, Job.status_message_id == message_id)
+        return (await self.session.scalars(stmt)).first()
+
+    async def queue_head(self, limit: int) -> list[Job]:
+        """The first ``limit`` queued jobs in claim order: the i-th has i jobs ahead of it."""
+        stmt = (
+            select(Job)
+            .where(Job.status == JobStatus.QUEUED)
+            .order_by(Job.priority, Job.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def hold_if_queued(self, job_id: int) -> bool:
+        """Lock a queued job's row against change until the transaction ends (FOR SHARE on
+        PostgreSQL): a claim passes over it and a cancel waits, so whatever is shown on its
+        status message meanwhile is not shown after the next word. False if not queued."""
+        stmt = (
+            select(Job.id)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .with_for_update(read=True)
+        )
+        return (await self.session.scalar(stmt)) is not None
 
     async def count_ahead(self, job: Job) -> int:
         """Queued jobs that will be claimed before this queued one."""
@@ -292,18 +255,15 @@ class JobRepo(Repository):
         allowed: Sequence[JobStatus],
         status: JobStatus,
         now: datetime | None,
+        *,
+        claim: Claim | None = None,
         **values: Any,
     ) -> Job | None:
-        stmt = self._move(
-            and_(Job.id == job_id, Job.status.in_(allowed)),
-            status=status,
-            finished_at=now or utcnow(),
-            **values,
-        )
-        return (await self.session.scalars(stmt, execution_options=_RETURNING_JOBS)).first()
-
-    def _move(self, where: Any, **values: Any) -> ReturningUpdate[Job]:
-        return update(Job).where(where).values(**values).returning(Job)
+        where = and_(Job.id == job_id, Job.status.in_(allowed))
+        if claim is not None:
+            where = and_(where, held(claim))
+        stmt = move(where, status=status, finished_at=now or utcnow(), **values)
+        return (await self.session.scalars(stmt, execution_options=RETURNING_JOBS)).first()
 
     async def _count(self, stmt: Select[int]) -> int:
         return (await self.session.scalar(stmt.select_from(Job))) or 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from bot.db import Job, Media, ResultKind
 from bot.i18n import Texts
 from bot.services.status import MessageRef
+from bot.services.worker.lease import Lease
 from inference.registry import StylePack
 
 
@@ -31,9 +32,10 @@ class Timings:
 
 @dataclass
 class ClaimedJob:
-    """A job with its media, style and user's language, read once when it is claimed."""
+    """A job with its lease, media, style and user's language, read once when it is claimed."""
 
     job: Job
+    lease: Lease
     media: Media
     pack: StylePack
     texts: Texts

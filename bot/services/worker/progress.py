@@ -1,5 +1,9 @@
 """A running job's progress: on its status message (with the cancel button) as it moves,
-and now and then on its row, so /stats and a restart see how far it got."""
+and now and then on its row, so /stats and a restart see how far it got.
+
+Only while the worker's lease holds, by its own clock: a worker stalled past its lease may
+have lost the job to another, which now writes that message.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ class ProgressReporter:
         self._background: set[asyncio.Task[None]] = set()
 
     def show(self, run: ClaimedJob, text: str) -> None:
-        """``text`` on the job's status message, if it has one."""
-        if run.status is not None:
+        """``text`` on the job's status message, if it has one and the job is still ours."""
+        if run.status is not None and run.lease.held():
             self.status.update(run.status, text, status_keyboard(run.job.id, run.texts))
 
     def reporter(self, run: ClaimedJob) -> Progress:
@@ -46,15 +50,16 @@ class ProgressReporter:
             self.show(run, run.texts.stylizing_percent(percent))
             if time.monotonic() - last_saved >= PROGRESS_DB_INTERVAL_S:
                 last_saved = time.monotonic()
-                task = asyncio.create_task(self._save(run.job.id, percent))
+                task = asyncio.create_task(self._save(run, percent))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
 
         return report
 
-    async def _save(self, job_id: int, percent: int) -> None:
+    async def _save(self, run: ClaimedJob, percent: int) -> None:
+        claim = run.lease.claim
         try:
             async with self.sessions.begin() as session:
-                await Repos(session).jobs.set_progress(job_id, percent)
+                await Repos(session).jobs.set_progress(claim.job_id, percent, claim=claim)
         except Exception:
-            log.warning("job.progress_not_saved", extra={"job_id": job_id}, exc_info=True)
+            log.warning("job.progress_not_saved", extra={"job_id": claim.job_id}, exc_info=True)

@@ -1,10 +1,11 @@
 """One claimed job, from its row to the result in the user's chat, and how it ends.
 
-Download -> photo or video pipeline through the inference pool -> reply in the same kind ->
-result stored (its file_id is the cache) -> status message deleted. A failure is recorded
-with its reason category and told to the user; a cancel by the user is told on the status
-message. What concerns the claim itself (a shutdown, a full pool) is left to the caller:
-``asyncio.CancelledError`` and ``QueueFull`` pass through.
+Download -> photo or video pipeline through the inference pool -> fenced reply in the same
+kind -> result stored (its file_id is the cache) -> status message deleted. A failure is
+recorded with its reason category and told to the user, if the job is still this worker's;
+a cancel by the user is told on the status message; a job found to be someone else's at the
+fence ends without a word. What concerns the claim itself (a shutdown, a full pool, a lost
+lease) is left to the caller: ``asyncio.CancelledError`` and ``QueueFull`` pass through.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from artisto.errors import ArtistoError, JobTimeout, QueueFull
 from bot.config import Settings
 from bot.db import Job, Repos
+from bot.db.retry import in_transaction
 from bot.services.apology import apologise
 from bot.services.delivery import CHAT_ACTION, RESULT_KIND
 from bot.services.errors import UserBlockedBot
@@ -33,8 +35,9 @@ from bot.services.outputs import ResultFiles
 from bot.services.people import mark_blocked, texts_of
 from bot.services.status import MessageRef, StatusBoard
 from bot.services.worker.claimed import ClaimedJob, Timings, stage
-from bot.services.worker.deliver import ResultRecorder, send
+from bot.services.worker.deliver import Delivery, LeaseLost
 from bot.services.worker.download import download
+from bot.services.worker.lease import Lease
 from bot.services.worker.progress import ProgressReporter
 from bot.services.worker.stylize import Stylist
 from inference.pool import InferencePool
@@ -55,6 +58,7 @@ class JobRunner:
         status: StatusBoard,
         outputs: ResultFiles,
         metrics: BotMetrics,
+        lease_s: float,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -66,14 +70,14 @@ class JobRunner:
         self.work_dir = settings.data_dir / "work"
         self.stylist = Stylist(pool, settings, self.intake_limits)
         self.progress = ProgressReporter(sessions, status)
-        self.recorder = ResultRecorder(sessions, outputs, metrics)
+        self.delivery = Delivery(bot, sessions, outputs, metrics, lease_s)
 
-    async def run(self, job: Job, *, stopped_by_user: Callable[[], bool]) -> None:
-        """Run ``job`` to its end: done, failed or cancelled by its user
+    async def run(self, job: Job, lease: Lease, *, stopped_by_user: Callable[[], bool]) -> None:
+        """Run ``job`` under ``lease`` to its end: done, failed or cancelled by its user
         (``stopped_by_user()`` says which cancellation is theirs)."""
         run: ClaimedJob | None = None
         try:
-            run = await self._prepare(job)
+            run = await self._prepare(job, lease)
             async with asyncio.timeout(self.settings.inference.job_timeout_s):
                 await self._execute(run)
         except asyncio.CancelledError:
@@ -82,18 +86,20 @@ class JobRunner:
             await self._tell_cancelled(job, run)
         except QueueFull:
             raise
+        except LeaseLost:
+            log.warning("job.fenced", extra={"job_id": job.id, "try": lease.claim.attempt})
         except TimeoutError:
-            await self._fail(job, run, JobTimeout("the job ran out of time"))
+            await self._fail(job, lease, run, JobTimeout("the job ran out of time"))
         except TelegramForbiddenError:
             await mark_blocked(self.sessions, job.user_id)
-            await self._fail(job, run, UserBlockedBot("the user blocked the bot"))
+            await self._fail(job, lease, run, UserBlockedBot("the user blocked the bot"))
         except ArtistoError as exc:
-            await self._fail(job, run, exc)
+            await self._fail(job, lease, run, exc)
         except Exception as exc:
             log.exception("job.crashed", extra={"job_id": job.id})
-            await self._fail(job, run, exc)
+            await self._fail(job, lease, run, exc)
 
-    async def _prepare(self, job: Job) -> ClaimedJob:
+    async def _prepare(self, job: Job, lease: Lease) -> ClaimedJob:
         async with self.sessions() as session:
             repos = Repos(session)
             media = await repos.media.get(job.media_id)
@@ -102,7 +108,7 @@ class JobRunner:
             raise ArtistoError(f"media {job.media_id} of job {job.id} is gone")
         status = MessageRef(job.chat_id, job.status_message_id) if job.status_message_id else None
         pack = self.registry.get(job.style)
-        return ClaimedJob(job, media, pack, texts, status, RESULT_KIND[media.kind])
+        return ClaimedJob(job, lease, media, pack, texts, status, RESULT_KIND[media.kind])
 
     async def _execute(self, run: ClaimedJob) -> None:
         job, timings = run.job, run.timings
@@ -126,27 +132,35 @@ class JobRunner:
                         if video
                         else self.stylist.photo(run, source, folder)
                     )
-                with stage(timings, "upload_ms"):
-                    sent = await send(self.bot, run, output)
-            await self.recorder.record(run, sent, output)
+                await self.delivery.deliver(run, output)
         log.info("job.done", extra={"job_id": job.id, "kind": run.kind.value, **asdict(timings)})
         if run.status is not None:
             await self.status.finish(run.status, delete=True)
 
-    async def _fail(self, job: Job, run: ClaimedJob | None, error: BaseException) -> None:
+    async def _fail(
+        self, job: Job, lease: Lease, run: ClaimedJob | None, error: BaseException
+    ) -> None:
+        """Record the failure and tell the user, if the job is still this worker's."""
         code = error.code if isinstance(error, ArtistoError) else "internal"
         log.warning("job.failed", extra={"job_id": job.id, "code": code, "error": str(error)[:500]})
-        self.metrics.job_failed(run.media.kind if run is not None else None, code)
+        timings = run.timings if run is not None else Timings()
         try:
-            timings = run.timings if run is not None else Timings()
-            async with self.sessions.begin() as session:
-                await Repos(session).jobs.mark_failed(
+            failed = await in_transaction(
+                self.sessions,
+                lambda repos: repos.jobs.mark_failed(
                     job.id,
                     code,
                     download_ms=timings.download_ms,
                     inference_ms=timings.inference_ms,
                     upload_ms=timings.upload_ms,
-                )
+                    claim=lease.claim,
+                ),
+                what="job.fail",
+            )
+            if failed is None:
+                log.warning("job.failure_not_ours", extra={"job_id": job.id})
+                return
+            self.metrics.job_failed(run.media.kind if run is not None else None, code)
             if not isinstance(error, UserBlockedBot):
                 await apologise(self.bot, self.sessions, self.status, self.settings, job, code)
         except Exception:
