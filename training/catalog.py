@@ -18,8 +18,9 @@ from pydantic.dataclasses import dataclass
 from artisto.errors import ArtistoError
 from artisto.tomlfile import read_toml
 from inference.registry.meta import StyleName
+from training.export import StyleInfo
 from training.recipe import Recipe
-from training.train import StyleInfo, TrainJob
+from training.train import Painting, TrainJob
 
 CATALOG = Path(__file__).with_name("catalog.toml")
 ABLATION_SUFFIX = "_nostab"
@@ -69,16 +70,20 @@ def catalog_job(
     entry: CatalogEntry, run_dir: Path, recipe: Recipe, *, data: Path, cache: Path, device: str
 ) -> TrainJob:
     """A resumable run of ``entry`` in ``run_dir``, from the shared data's layout."""
+    painting = Painting(
+        name=entry.name,
+        image=data / "styles" / entry.painting,
+        pack_dir=run_dir / "pack",
+        info=entry.info(data),
+    )
     return TrainJob(
         name=entry.name,
-        style_image=data / "styles" / entry.painting,
+        paintings=(painting,),
         data_dir=data / "photos" / "train",
         val_dir=data / "photos" / "val",
         run_dir=run_dir,
-        pack_dir=run_dir / "pack",
         cache_dir=cache,
         recipe=recipe,
-        info=entry.info(data),
         device=device,
         resume=True,
     )

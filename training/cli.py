@@ -10,16 +10,11 @@ import torch
 
 from artisto.errors import ArtistoError
 from training.catalog import painting_info
+from training.checkpoint import CHECKPOINT_FILE, load_run_nets
 from training.data import SHARED_DATA
 from training.evaluate import evaluate, torch_generator
 from training.recipe import Recipe, RecipeError
-from training.train import (
-    CHECKPOINT_FILE,
-    TrainJob,
-    load_run_net,
-    pick_validation,
-    train,
-)
+from training.train import Painting, TrainJob, pick_validation, train
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +61,24 @@ def train_command(args: argparse.Namespace, cache_dir: Path) -> int:
             raise ArtistoError(f"no such folder: {folder}")
     run_dir = args.run_dir or cache_dir.parent / "runs" / args.name
     pack_dir = args.out or run_dir / "pack"
+    painting = Painting(
+        name=args.name,
+        image=args.style_image,
+        pack_dir=pack_dir,
+        info=painting_info(args.style_image.parent.parent, args.style_image.name),
+    )
     job = TrainJob(
         name=args.name,
-        style_image=args.style_image,
+        paintings=(painting,),
         data_dir=data_dir,
         val_dir=val_dir,
         run_dir=run_dir,
-        pack_dir=pack_dir,
         cache_dir=cache_dir,
         recipe=recipe,
-        info=painting_info(args.style_image.parent.parent, args.style_image.name),
         device=device,
         resume=args.resume,
     )
-    pack = train(job)
+    (pack,) = train(job)
     print(f"style pack written to {pack.path}")
     return 0
 
@@ -90,31 +89,40 @@ def eval_command(args: argparse.Namespace, styles_dir: Path | None) -> int:
     from inference.registry import StyleRegistry, load_pack, update_metrics
 
     candidate = Path(args.style)
-    run_checkpoint = candidate / CHECKPOINT_FILE
-    if run_checkpoint.is_file() and not (candidate / "style.toml").is_file():
-        net, iteration = load_run_net(candidate)
-        pack = None
-        print(f"run {candidate} at iteration {iteration}")
-    else:
-        pack = (
-            load_pack(candidate)
-            if candidate.is_dir()
-            else StyleRegistry.discover(styles_dir).get(args.style)
-        )
-        net = pack.build_generator()
     val_dir = args.val or _default_data("photos/val")
     video = args.video or _default_data("videos/vtest.mp4")
-    report = evaluate(
-        torch_generator(net),
-        pick_validation(val_dir, 8),
-        size=args.size,
-        clip=video if video.is_file() else None,
+    if (candidate / CHECKPOINT_FILE).is_file() and not (candidate / "style.toml").is_file():
+        nets, iteration = load_run_nets(candidate)
+        print(f"run {candidate} at iteration {iteration}")
+        for name, net in nets.items():
+            if len(nets) > 1:
+                print(name)
+            _print(_measure(net, val_dir, video, args.size))
+        return 0
+    pack = (
+        load_pack(candidate)
+        if candidate.is_dir()
+        else StyleRegistry.discover(styles_dir).get(args.style)
     )
-    metrics = report.as_metrics()
-    width = max(map(len, metrics))
-    for key, value in metrics.items():
-        print(f"{key:<{width}}  {value:.3f}")
-    if pack is not None and not args.no_write:
+    metrics = _measure(pack.build_generator(), val_dir, video, args.size)
+    _print(metrics)
+    if not args.no_write:
         update_metrics(pack.path, metrics)
         print(f"written to {pack.path / 'style.toml'}")
     return 0
+
+
+def _measure(net: torch.nn.Module, val_dir: Path, video: Path, size: int) -> dict[str, float]:
+    report = evaluate(
+        torch_generator(net),
+        pick_validation(val_dir, 8),
+        size=size,
+        clip=video if video.is_file() else None,
+    )
+    return report.as_metrics()
+
+
+def _print(metrics: dict[str, float]) -> None:
+    width = max(map(len, metrics))
+    for key, value in metrics.items():
+        print(f"{key:<{width}}  {value:.3f}")

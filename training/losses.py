@@ -24,13 +24,20 @@ def content_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def style_loss(
-    output_features: dict[str, torch.Tensor], style_grams: dict[str, torch.Tensor]
+    output_features: dict[str, torch.Tensor],
+    style_grams: dict[str, torch.Tensor],
+    style_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Sum over layers of the Gram error relative to the painting's Gram energy."""
+    """Mean over layers and samples of each sample's Gram error relative to its painting's
+    Gram energy. ``style_grams`` holds one Gram per painting, (S, C, C) for each layer;
+    ``style_ids`` picks each sample's painting (the first for every sample when None)."""
     total = torch.zeros((), device=next(iter(style_grams.values())).device)
-    for name, target in style_grams.items():
+    for name, targets in style_grams.items():
         g = gram(output_features[name])
-        total = total + F.mse_loss(g, target.expand_as(g)) / target.pow(2).mean().clamp_min(1e-12)
+        ids = style_ids if style_ids is not None else torch.zeros(len(g), dtype=torch.long)
+        target = targets[ids.to(targets.device)]
+        energy = target.pow(2).mean(dim=(1, 2)).clamp_min(1e-12)
+        total = total + ((g - target).pow(2).mean(dim=(1, 2)) / energy).mean()
     return total / len(style_grams)
 
 

@@ -1,30 +1,32 @@
-"""The training loop: a stabilized feed-forward generator for one painting.
+"""The training loop: stabilized feed-forward generators for one painting, or several at once.
 
 Each step stylizes a batch of photo crops together with two perturbed copies of it: one
 with Gaussian noise, one moved by a small random affine motion. All three go through the
 generator in one pass (instance norm is per sample, so this is exact). Besides the content,
 style and total-variation terms, the noisy copy must come out the same as the clean one, and
 the moved copy the same as the moved output: stability trained in, inference stays one pass.
+
+With several paintings the generator is a multi-style one (``training.multistyle``): the
+samples of a batch take the paintings in turn, every convolution learns from all of them, and
+each painting is exported to its own ordinary pack.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 import torch
 from PIL import Image
 from tqdm import tqdm
 
-from artisto.errors import ArtistoError
 from inference.nets import TransformerNet
-from inference.registry import NetSpec, StyleMeta, StylePack, write_pack
+from inference.registry import StylePack
+from training.checkpoint import CHECKPOINT_FILE, read_checkpoint, write_checkpoint
 from training.data import (
     PhotoCrops,
     crop_to_multiple_of_4,
@@ -33,6 +35,8 @@ from training.data import (
     prepare_style_image,
     to_tensor,
 )
+from training.export import StyleInfo, export_packs
+from training.generator import new_generator, speed_up_output_conv_backward
 from training.losses import (
     content_loss,
     gram,
@@ -42,22 +46,15 @@ from training.losses import (
     total_variation,
 )
 from training.motion import MotionRange, random_affine, warp
-from training.recipe import Recipe, RecipeError
-from training.report import (
-    content_heatmap,
-    grid,
-    overlay,
-    save_loss_curves,
-    style_heatmap,
-    tensors_to_row,
-)
+from training.multistyle import MultiStyleNet
+from training.recipe import Recipe, RecipeError, StylePrep
+from training.report import save_loss_curves
+from training.samples import write_samples
 from training.vgg import VGG16Features
 from training.vgg_weights import load_vgg16_state
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FILE = "checkpoint.pt"
-"""In the run folder: weights, optimizer state, loss history and random states."""
 LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion")
 PREFERRED_VAL = (
     "gcompris_music-mexico.jpg",
@@ -68,29 +65,34 @@ PREFERRED_VAL = (
 
 
 @dataclass(frozen=True)
-class StyleInfo:
-    """What the pack tells users about the painting."""
+class Painting:
+    """One style a run learns: the painting, how it is prepared, the pack it becomes."""
 
-    title: str
-    artist: str = ""
-    year: str = ""
-    emoji: str = "🎨"
+    name: str
+    image: Path
+    pack_dir: Path
+    info: StyleInfo | None = None
+    prep: StylePrep | None = None
+    """This painting's own crop and scale; None: the recipe's."""
 
 
 @dataclass
 class TrainJob:
     name: str
-    style_image: Path
+    paintings: tuple[Painting, ...]
     data_dir: Path
     val_dir: Path
     run_dir: Path
-    pack_dir: Path
     cache_dir: Path
     recipe: Recipe = field(default_factory=Recipe)
-    info: StyleInfo | None = None
     device: str = "cpu"
     resume: bool = False
     show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.paintings]
+        if not names or len(set(names)) != len(names):
+            raise RecipeError(f"a run needs one or more paintings of distinct names: {names}")
 
 
 def pick_validation(val_dir: Path, count: int = 4) -> list[Path]:
@@ -112,6 +114,11 @@ def learning_rate(recipe: Recipe, iteration: int) -> float:
     return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def style_ids(iteration: int, batch: int, styles: int) -> torch.Tensor:
+    """The painting of each sample: every painting in turn, continuing across steps."""
+    return (torch.arange(batch) + iteration * batch) % styles
+
+
 class Trainer:
     def __init__(self, job: TrainJob) -> None:
         self.job = job
@@ -127,16 +134,19 @@ class Trainer:
         self.vgg = self.vgg.to(self.device).to(memory_format=memory_format)
         # Default initialisation throughout: a zero-initialised output conv (starting as the
         # identity) learned the painting's Gram statistics about three times slower.
-        self.net = new_generator(r).to(self.device).to(memory_format=memory_format)
+        self.generator = new_generator(r)
         if not self.use_amp:
-            speed_up_output_conv_backward(self.net.output_conv)
+            speed_up_output_conv_backward(self.generator.output_conv)
+        self.styles = len(job.paintings)
+        self.net: torch.nn.Module = (
+            MultiStyleNet(self.generator, self.styles) if self.styles > 1 else self.generator
+        )
+        self.net = self.net.to(self.device).to(memory_format=memory_format)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=r.lr)
-        self.style_image = prepare_style_image(job.style_image, r.size, r.style_prep)
-        with torch.no_grad():
-            feats = self.vgg(to_tensor(self.style_image).unsqueeze(0).to(self.device))
-            self.style_grams: dict[str, torch.Tensor] = {
-                name: gram(feats[name]) for name in r.style_layers
-            }
+        self.style_images = [
+            prepare_style_image(p.image, r.size, p.prep or r.style_prep) for p in job.paintings
+        ]
+        self.style_grams = self._painting_grams()
         self.data = PhotoCrops(job.data_dir, r.size, seed=r.seed)
         self.val_images = [
             crop_to_multiple_of_4(load_photo(p, 256)) for p in pick_validation(job.val_dir)
@@ -148,6 +158,21 @@ class Trainer:
         self.history: dict[str, list[float]] = {"iter": [], **{k: [] for k in LOSS_NAMES}}
         self.start_iter = 0
 
+    @torch.no_grad()
+    def _painting_grams(self) -> dict[str, torch.Tensor]:
+        """Each style layer's Gram matrices, one per painting: (S, C, C)."""
+        per_painting = [
+            self.vgg(to_tensor(image).unsqueeze(0).to(self.device)) for image in self.style_images
+        ]
+        return {
+            name: torch.cat([gram(feats[name]) for feats in per_painting])
+            for name in self.recipe.style_layers
+        }
+
+    def generate(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.net(x, ids) if self.styles > 1 else self.net(x)
+        return out
+
     # --- checkpoints -----------------------------------------------------------------------
 
     @property
@@ -158,20 +183,21 @@ class Trainer:
         state = {
             "iteration": iteration,
             "recipe": self.recipe.to_dict(),
+            "paintings": [p.name for p in self.job.paintings],
             "net": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "history": self.history,
             "torch_rng": torch.get_rng_state(),
             "noise_rng": self.noise_gen.get_state(),
-            "data_rng": repr(self.data.state()),
         }
-        partial = self.checkpoint_path.with_suffix(".partial")
-        torch.save(state, partial)
-        partial.replace(self.checkpoint_path)
+        write_checkpoint(self.checkpoint_path, state)
 
     def load_checkpoint(self) -> None:
         state = read_checkpoint(self.checkpoint_path, self.device)
         changes = self.recipe.changes_from(state["recipe"])
+        names = [p.name for p in self.job.paintings]
+        if state.get("paintings", names[:1]) != names:
+            changes.append(f"paintings: {state.get('paintings')} → {names}")
         if changes:
             raise RecipeError(
                 f"{self.checkpoint_path} was trained with another recipe ({'; '.join(changes)});"
@@ -194,32 +220,35 @@ class Trainer:
             group["lr"] = learning_rate(r, iteration)
         x = self.data.batch(r.batch).to(self.device, memory_format=self.memory_format)
         n = x.shape[0]
+        ids = style_ids(iteration, n, self.styles).to(self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
             if r.stability_on:
                 # Noise on the first half of the batch, motion on the second: each stability
                 # term sees half the batch, for two thirds of the generator's cost.
                 half = max(1, n // 2)
                 clean_a, clean_b = x[:half], x[half:] if n > 1 else x
+                ids_b = ids[half:] if n > 1 else ids
                 sigma = (
                     torch.rand(half, 1, 1, 1, generator=self.noise_gen) * r.stability.noise_sigma
                 )
                 noise = torch.randn(clean_a.shape, generator=self.noise_gen) * sigma
                 theta = random_affine(len(clean_b), r.size, r.size, self.motion, self.noise_gen)
                 moved, inside = warp(clean_b, theta)
-                out = self.net(torch.cat([x, clean_a + noise.to(self.device), moved])).float()
-                y, y_noisy, y_moved = out.split([n, half, len(clean_b)])
+                inputs = torch.cat([x, clean_a + noise.to(self.device), moved])
+                out = self.generate(inputs, torch.cat([ids, ids[:half], ids_b])).float()
+                y, y_noisy, y_moved = torch.split(out, [n, half, len(clean_b)])
                 y_then_moved, _ = warp(y[n - len(clean_b) :], theta)
                 l_noise = noise_stability(y[:half], y_noisy)
                 l_motion = motion_stability(y_moved, y_then_moved, inside)
             else:
-                y = self.net(x).float()
+                y = self.generate(x, ids).float()
                 l_noise = l_motion = torch.zeros((), device=self.device)
             feats = self.vgg(y)
             with torch.no_grad():
                 target = self.vgg(x, until=r.content_layer)[r.content_layer]
         feats = {k: v.float() for k, v in feats.items()}
         l_content = content_loss(feats[r.content_layer], target.float())
-        l_style = style_loss(feats, self.style_grams)
+        l_style = style_loss(feats, self.style_grams, ids)
         l_tv = total_variation(y)
         total = (
             w.content * l_content
@@ -237,41 +266,29 @@ class Trainer:
     # --- reports ---------------------------------------------------------------------------
 
     @torch.no_grad()
-    def stylize(self, image: Image.Image) -> torch.Tensor:
+    def stylize(self, image: Image.Image, style: int = 0) -> torch.Tensor:
         self.net.eval()
         x = to_tensor(image).unsqueeze(0).to(self.device)
-        y: torch.Tensor = self.net(x).float().clamp(0, 1)[0].cpu()
+        ids = torch.tensor([style], device=self.device)
+        y: torch.Tensor = self.generate(x, ids).float().clamp(0, 1)[0].cpu()
         self.net.train()
         return y
 
-    @torch.no_grad()
     def write_samples(self, iteration: int) -> None:
-        outputs = [self.stylize(im) for im in self.val_images]
-        sheet = grid([self.val_images, [tensors_to_row(o.unsqueeze(0))[0] for o in outputs]])
-        sample_dir = self.job.run_dir / "samples"
-        sample_dir.mkdir(parents=True, exist_ok=True)
-        sheet.save(sample_dir / f"iter_{iteration:06d}.jpg", quality=90)
-        heat_rows: list[list[Image.Image]] = [[], []]
-        for image, output in zip(self.val_images, outputs, strict=True):
-            out_feats = self.vgg(output.unsqueeze(0).to(self.device))
-            in_feats = self.vgg(to_tensor(image).unsqueeze(0).to(self.device))
-            c_layer = self.recipe.content_layer
-            c_map = content_heatmap(out_feats[c_layer][0], in_feats[c_layer][0])
-            c_map = torch.nn.functional.interpolate(
-                c_map[None, None], size=(image.height, image.width), mode="bilinear"
-            )[0, 0]
-            s_map = style_heatmap(out_feats, self.style_grams, (image.height, image.width))
-            out_img = tensors_to_row(output.unsqueeze(0))[0]
-            heat_rows[0].append(overlay(out_img, s_map))
-            heat_rows[1].append(overlay(out_img, c_map.cpu()))
-        heat_dir = self.job.run_dir / "heatmaps"
-        heat_dir.mkdir(parents=True, exist_ok=True)
-        grid(heat_rows).save(heat_dir / f"iter_{iteration:06d}.jpg", quality=90)
+        write_samples(
+            self.job.run_dir,
+            iteration,
+            self.val_images,
+            self.stylize,
+            self.vgg,
+            self.style_grams,
+            self.recipe.content_layer,
+        )
         save_loss_curves(self.history, self.job.run_dir / "losses.png")
 
     # --- the run ---------------------------------------------------------------------------
 
-    def run(self) -> StylePack:
+    def run(self) -> list[StylePack]:
         self.fit()
         return self.export()
 
@@ -283,7 +300,9 @@ class Trainer:
             self.load_checkpoint()
         job.run_dir.mkdir(parents=True, exist_ok=True)
         (job.run_dir / "recipe.toml").write_text(tomli_w.dumps(r.to_dict()), encoding="utf-8")
-        self.style_image.save(job.run_dir / "style.jpg", quality=92)
+        for painting, image in zip(job.paintings, self.style_images, strict=True):
+            name = "style.jpg" if self.styles == 1 else f"style-{painting.name}.jpg"
+            image.save(job.run_dir / name, quality=92)
         self.net.train()
         started = time.monotonic()
         bar = tqdm(
@@ -324,92 +343,24 @@ class Trainer:
         )
         return done == r.iters
 
-    def export(self) -> StylePack:
-        job, r = self.job, self.recipe
-        info = job.info or StyleInfo(title=job.name.replace("_", " ").title())
-        meta = StyleMeta(
-            name=job.name,
-            title=info.title,
-            artist=info.artist,
-            year=info.year,
-            emoji=info.emoji,
-            net=NetSpec.of(self.net),
-            work_side=r.work_side,
-            recipe=_recipe_summary(r, self.history),
+    def export(self) -> list[StylePack]:
+        """One pack per painting, in the job's order."""
+        preview = load_photo(pick_validation(self.job.val_dir, 1)[0], self.recipe.work_side)
+        return export_packs(
+            self.job.paintings,
+            [self.style_net(s) for s in range(self.styles)],
+            self.style_images,
+            self.recipe,
+            self.history,
+            preview=crop_to_multiple_of_4(preview),
         )
-        preview_source = load_photo(pick_validation(job.val_dir, 1)[0], r.work_side)
-        stylized = self.stylize(crop_to_multiple_of_4(preview_source))
-        preview = tensors_to_row(stylized.unsqueeze(0))[0]
-        painting = self.style_image.copy()
-        painting.thumbnail((512, 512), Image.Resampling.LANCZOS)
-        return write_pack(job.pack_dir, self.net.cpu().eval(), meta, painting, preview)
+
+    def style_net(self, style: int) -> TransformerNet:
+        """Painting ``style``'s own generator, on the CPU, in eval mode."""
+        if isinstance(self.net, MultiStyleNet):
+            return self.net.cpu().export(style, new_generator(self.recipe))
+        return self.generator.cpu().eval()
 
 
-def new_generator(recipe: Recipe) -> TransformerNet:
-    """The untrained generator a recipe describes."""
-    return TransformerNet(
-        recipe.width, recipe.residual_blocks, skip=recipe.skip, skip_blur=recipe.skip_blur
-    )
-
-
-def speed_up_output_conv_backward(conv: torch.nn.Conv2d) -> None:
-    """Feed the 9×9 conv to RGB in channels_last on the CPU.
-
-    oneDNN's backward for a three-channel output in the default layout was 40% of the
-    generator's training time (about four times its channels_last cost); the math is the same.
-    """
-
-    def to_channels_last(_: torch.nn.Module, args: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
-        return (args[0].contiguous(memory_format=torch.channels_last),)
-
-    def back_to_contiguous(
-        _: torch.nn.Module, __: tuple[torch.Tensor], output: torch.Tensor
-    ) -> torch.Tensor:
-        return output.contiguous()
-
-    conv.register_forward_pre_hook(to_channels_last)
-    conv.register_forward_hook(back_to_contiguous)
-
-
-def _recipe_summary(recipe: Recipe, history: dict[str, list[float]]) -> dict[str, Any]:
-    summary = recipe.to_dict()
-    tail = max(1, len(history["iter"]) // 20)
-    summary["final_losses"] = {
-        k: round(sum(history[k][-tail:]) / tail, 6) for k in LOSS_NAMES if history[k]
-    }
-    return summary
-
-
-class CheckpointError(ArtistoError):
-    """A run's checkpoint that cannot be read back."""
-
-
-def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """A run checkpoint's state, refused with a clear error when the file is damaged (a
-    truncated copy, a placeholder) or predates recorded recipes."""
-    try:
-        state: dict[str, Any] = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
-        raise CheckpointError(
-            f"{path} is not a readable checkpoint ({type(error).__name__}): delete it to start"
-            " the run again, or put back a good copy (training/parked/ keeps unfinished ones)"
-        ) from error
-    if not isinstance(state, dict) or "recipe" not in state:
-        raise CheckpointError(
-            f"{path} does not record the recipe it was trained with (it predates recorded"
-            " recipes); start a new run folder"
-        )
-    return state
-
-
-def load_run_net(run_dir: Path) -> tuple[TransformerNet, int]:
-    """A run folder's generator as its checkpoint holds it, and the iteration it reached."""
-    path = run_dir / CHECKPOINT_FILE
-    state = read_checkpoint(path)
-    net = new_generator(Recipe.from_dict(state["recipe"]))
-    net.load_state_dict(state["net"])
-    return net.eval(), int(state["iteration"])
-
-
-def train(job: TrainJob) -> StylePack:
+def train(job: TrainJob) -> list[StylePack]:
     return Trainer(job).run()

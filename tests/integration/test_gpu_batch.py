@@ -16,12 +16,13 @@ from PIL import Image
 
 from artisto.errors import ArtistoError
 from training.catalog import CatalogEntry, catalog_job
+from training.checkpoint import CHECKPOINT_FILE
 from training.data import TRAIN_PHOTO_SIDE, load_photo, to_tensor
 from training.recipe import Recipe
 from training.tools import bundle
 from training.tools.batch import RunResult, RunSpec, pack_runs, plan_runs, train_all
 from training.tools.bundle import CARRY_BUDGET, write_bundle
-from training.train import CHECKPOINT_FILE, Trainer
+from training.train import Trainer
 from training.vgg import VGG16Features
 from training.vgg_weights import ensure_vgg16, load_vgg16_state
 

@@ -15,8 +15,10 @@ from PIL import Image
 
 from artisto.cli import main
 from inference.registry import load_pack
+from training.checkpoint import CheckpointError, load_run_nets
+from training.export import StyleInfo
 from training.recipe import Recipe, RecipeError
-from training.train import CheckpointError, StyleInfo, Trainer, TrainJob, train
+from training.train import Painting, Trainer, TrainJob, train
 from training.vgg_weights import ensure_vgg16
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,10 +65,13 @@ def tiny_job(tmp_path: Path, folders: tuple[Path, Path, Path], vgg_cache: Path) 
     """A tiny run in ``tmp_path/run``; keyword arguments override TrainJob's fields."""
     photos, val, painting = folders
 
-    def make(recipe: Recipe | None = None, **fields: Any) -> TrainJob:
+    def make(
+        recipe: Recipe | None = None, info: StyleInfo | None = None, **fields: Any
+    ) -> TrainJob:
+        fields.setdefault("paintings", (Painting("tiny", painting, tmp_path / "pack", info),))
         return TrainJob(
-            name="tiny", style_image=painting, data_dir=photos, val_dir=val,
-            run_dir=tmp_path / "run", pack_dir=tmp_path / "pack", cache_dir=vgg_cache,
+            name="tiny", data_dir=photos, val_dir=val,
+            run_dir=tmp_path / "run", cache_dir=vgg_cache,
             recipe=recipe or _recipe(), show_progress=False, **fields,
         )  # fmt: skip
 
@@ -78,7 +83,7 @@ def test_three_iterations_make_a_loadable_pack(
 ) -> None:
     caplog.set_level(logging.INFO)  # as `artisto train` logs: every record is really built
     job = tiny_job(info=StyleInfo(title="Tiny", artist="Nobody"))
-    pack = train(job)
+    (pack,) = train(job)
     reloaded = load_pack(pack.path)
     assert reloaded.meta.title == "Tiny" and reloaded.meta.net.width == 4
     assert reloaded.meta.recipe["iters"] == 3
@@ -185,3 +190,36 @@ def test_cli_refuses_a_bad_style_name(
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "lowercase" in err[0]
+
+
+def test_two_paintings_train_one_network_and_export_two_packs(
+    tmp_path: Path, tiny_job: JobFactory, folders: tuple[Path, Path, Path]
+) -> None:
+    _, _, painting = folders
+    second = tmp_path / "second.jpg"
+    Image.linear_gradient("L").resize((96, 64)).convert("RGB").save(second)
+    paintings = (
+        Painting("first", painting, tmp_path / "packs" / "first"),
+        Painting("second", second, tmp_path / "packs" / "second"),
+    )
+    job = tiny_job(paintings=paintings, resume=True)
+    trainer = Trainer(job)
+    first_pack, second_pack = trainer.run()
+
+    photo = torch.rand(1, 3, 16, 16)
+    for style, pack in enumerate((first_pack, second_pack)):
+        exported = load_pack(pack.path).build_generator()
+        with torch.no_grad():
+            shared = trainer.net(photo, torch.tensor([style]))
+            # fp16 pack weights: the same generator, to fp16 precision
+            assert torch.allclose(exported(photo), shared, atol=2e-2)
+    assert load_pack(first_pack.path).meta.recipe["trained_with"] == ["second"]
+    assert sorted(p.name for p in job.run_dir.glob("style-*.jpg")) == [
+        "style-first.jpg", "style-second.jpg",
+    ]  # fmt: skip
+    nets, iteration = load_run_nets(job.run_dir)
+    assert list(nets) == ["first", "second"] and iteration == 3
+
+    job.paintings = paintings[:1]
+    with pytest.raises(RecipeError, match=r"paintings: \['first', 'second'\] → \['first'\]"):
+        Trainer(job).fit()

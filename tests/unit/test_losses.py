@@ -47,6 +47,15 @@ def test_style_loss_zero_for_the_painting_itself() -> None:
     assert style_loss({k: v * 2 for k, v in feats.items()}, grams) > 0
 
 
+def test_style_loss_takes_each_samples_own_painting() -> None:
+    first = {"a": torch.rand(1, 4, 6, 6), "b": torch.rand(1, 8, 3, 3)}
+    second = {k: v.flip(-1) ** 2 for k, v in first.items()}
+    grams = {k: torch.cat([gram(first[k]), gram(second[k])]) for k in first}
+    batch = {k: torch.cat([second[k], first[k]]) for k in first}
+    assert style_loss(batch, grams, torch.tensor([1, 0])) == 0
+    assert style_loss(batch, grams, torch.tensor([0, 1])) > 0
+
+
 def test_total_variation_of_flat_and_striped_images() -> None:
     assert total_variation(torch.full((1, 3, 4, 4), 0.3)) == 0
     stripes = torch.zeros(1, 1, 2, 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from inference.nets import TransformerNet
-from training.train import speed_up_output_conv_backward
+from training.generator import speed_up_output_conv_backward
 
 
 def _output_and_grads(

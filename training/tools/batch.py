@@ -29,8 +29,9 @@ import torch
 
 from artisto.errors import ArtistoError
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
+from training.checkpoint import CHECKPOINT_FILE
 from training.recipe import Recipe
-from training.train import CHECKPOINT_FILE, Trainer
+from training.train import Trainer
 
 log = logging.getLogger(__name__)
 

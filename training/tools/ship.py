@@ -28,10 +28,12 @@ from pathlib import Path
 from artisto.errors import ArtistoError
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
+from training.checkpoint import CHECKPOINT_FILE
 from training.data import SHARED_DATA
 from training.evaluate import StabilityReport, evaluate, torch_generator
+from training.export import SUMMARY_ONLY_KEYS
 from training.recipe import Recipe
-from training.train import CHECKPOINT_FILE, TrainJob, pick_validation, train
+from training.train import TrainJob, pick_validation, train
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,9 @@ def _evaluate(pack: StylePack, data: Path) -> StabilityReport:
 
 def trained_recipe(pack: StylePack) -> Recipe:
     """The recipe a pack was trained with, as its ``style.toml`` records it."""
-    return Recipe.from_dict({k: v for k, v in pack.meta.recipe.items() if k != "final_losses"})
+    return Recipe.from_dict(
+        {k: v for k, v in pack.meta.recipe.items() if k not in SUMMARY_ONLY_KEYS}
+    )
 
 
 def park(runs: Path, run_names: list[str], parked: Path = PARKED_DIR) -> list[Path]:
@@ -111,7 +115,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
 
     fresh = needs_training(entry.name, args.runs)
     if fresh:
-        pack = train(job(entry.name, recipe))
+        (pack,) = train(job(entry.name, recipe))
         metrics = _evaluate(pack, data).as_metrics()
     else:
         pack = load_pack(SHIPPED_STYLES_DIR / entry.name)
@@ -122,7 +126,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
             return  # nothing to train, evaluate or install
     if args.ablation:
         twin_recipe = recipe.with_overrides(stability_on=False)
-        twin = train(job(entry.name + ABLATION_SUFFIX, twin_recipe))
+        (twin,) = train(job(entry.name + ABLATION_SUFFIX, twin_recipe))
         twin_metrics = _evaluate(twin, data).as_metrics()
         update_metrics(twin.path, twin_metrics)
         metrics[UNSTABILIZED_METRIC] = twin_metrics["noise_flicker"]
