@@ -1,16 +1,17 @@
-"""The inference pool: an asyncio front over one worker thread per device.
+"""The inference pool: a bounded, fair queue over one worker thread per device.
 
-Callers ``await pool.stylize(...)`` from the event loop. Requests go into a bounded queue
-(``inference.scheduling``: priorities, fairness between users, same-shape batching); each worker
-thread owns one engine (its device, its models) and takes batches from that queue, so the event
-loop never runs a forward pass. Results travel back to the right future through
-``loop.call_soon_threadsafe``.
+Requests go into a bounded queue (``inference.scheduling``: priorities, fairness between users,
+same-shape batching); each worker thread owns one engine (its device, its models) and takes
+batches from that queue, so no caller ever runs a forward pass. Each request is answered
+through a ``concurrent.futures.Future``: ``pool.submit(...)`` hands it to callers that wait in
+a thread of their own (the video pipeline, batch after batch, without the event loop), and
+``await pool.stylize(...)`` awaits the same future on the event loop.
 
 The pool only executes: the jobs table is the durable queue, so a full queue is an honest
 ``QueueFull`` and shutting down may fail what is pending (``aclose(drain=False)``).
 
-This module is the front and the life cycle; ``pool_queue`` holds the queue the threads share,
-``pool_worker`` what a worker thread does with a batch.
+This module is the front and the life cycle; ``pool_queue`` holds the queue the threads share
+(and the thread that enforces deadlines), ``pool_worker`` what a worker thread does with a batch.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Protocol, TypeAlias, cast, runtime_checkable
 
 import numpy as np
 
-from artisto.errors import JobCancelled, JobTimeout, PoolUnavailable
+from artisto.errors import JobCancelled, PoolUnavailable
 from inference.frames import Frames
 from inference.pool_queue import Job, WorkQueue, settle
 from inference.pool_worker import serve
@@ -230,6 +231,7 @@ class InferencePool:
         for worker in running:
             assert worker.thread is not None
             worker.thread.join()
+        await asyncio.to_thread(self._queue.join)
         self._state = PoolState.CLOSED
         log.info("pool.closed", extra={"dropped": len(dropped)})
 
@@ -240,32 +242,33 @@ class InferencePool:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # -- the asyncio front ------------------------------------------------------------------
+    # -- the fronts --------------------------------------------------------------------------
 
-    async def stylize(
+    def submit(
         self,
         style: str,
         frames: Frames,
         *,
         user_id: int,
         priority: Priority = Priority.PHOTO,
-        # Not only a caller-side timeout: the worker also drops a request that is past it.
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> Frames:
-        """Stylize ``frames`` (N, H, W, 3 uint8) and return the same shape.
+        timeout: float | None = None,
+    ) -> concurrent.futures.Future[Frames]:
+        """Queue ``frames`` (N, H, W, 3 uint8) from any thread; the future answers with the
+        same shape stylized. For callers that wait in a thread of their own: no event loop
+        takes part.
 
-        Raises ``QueueFull`` at once when the queue is full, ``JobTimeout`` when the request
-        is not answered within ``timeout`` seconds (default ``job_timeout_s``; a request still
-        queued then never runs), ``PoolUnavailable`` when the pool is failed or closing, and
-        whatever the engine raised for these frames (``UnknownStyle``...). Cancelling the
-        awaiting task withdraws the request if it has not started.
+        Raises ``QueueFull`` at once when the queue is full, ``PoolUnavailable`` when the pool
+        is failed or closing, ``ValueError`` for malformed frames. The future fails with
+        ``JobTimeout`` when ``timeout`` seconds (default ``job_timeout_s``) pass before the
+        answer (a request still queued then never runs), or with whatever the engine raised
+        for these frames (``UnknownStyle``...). ``future.cancel()`` withdraws a request that
+        has not started; one already running finishes, and ``cancel()`` says False.
         """
         frames = _check_frames(frames)
         budget = self.config.job_timeout_s if timeout is None else timeout
         if budget <= 0:
             raise ValueError(f"timeout must be positive, got {budget}")
-        loop = asyncio.get_running_loop()
-        job = Job(style, frames, loop, loop.create_future())
+        job = Job(style, frames)
         n, height, width, _ = frames.shape
         now = time.monotonic()
         request = Request(
@@ -280,18 +283,22 @@ class InferencePool:
         )
         if not self._queue.push(request):
             raise PoolUnavailable(self._unavailable_message())
-        timer = asyncio.timeout(budget)
-        try:
-            async with timer:
-                return await job.future
-        except TimeoutError:
-            if not timer.expired():
-                raise  # the engine's own TimeoutError
-            self._queue.withdraw(request)
-            raise JobTimeout(f"The request was not done within {budget:g} s.") from None
-        except asyncio.CancelledError:
-            self._queue.withdraw(request)
-            raise
+        return job.future
+
+    async def stylize(
+        self,
+        style: str,
+        frames: Frames,
+        *,
+        user_id: int,
+        priority: Priority = Priority.PHOTO,
+        # Not a caller-side wait: the pool's deadline for the request, as in ``submit``.
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Frames:
+        """``submit``, awaited on the event loop, with the same errors. Cancelling the
+        awaiting task cancels the request's future, so one still queued never runs."""
+        future = self.submit(style, frames, user_id=user_id, priority=priority, timeout=timeout)
+        return await asyncio.wrap_future(future)
 
     def _unavailable_message(self) -> str:
         if self._state is PoolState.ERROR:

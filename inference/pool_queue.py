@@ -1,17 +1,20 @@
-"""The inference pool's queue, shared by the event loop and the worker threads.
+"""The inference pool's queue, shared by its callers and its threads.
 
 Requests wait here under one lock (``inference.scheduling`` decides their order) until a worker
-takes them as a batch; each request's answer travels back to the loop that awaits it through
-``loop.call_soon_threadsafe``, the only way another thread may touch an asyncio future.
+takes them as a batch. Each request's answer is a ``concurrent.futures.Future``, which any
+thread may settle and wait on: a caller in a thread of its own (the video pipeline) waits on it
+directly, the asyncio front awaits it wrapped. A deadline thread fails each request when its
+time is up, queued or running, so that a timeout never waits for a worker to come free.
 """
 
 from __future__ import annotations
 
-import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from artisto.errors import JobTimeout
@@ -25,30 +28,21 @@ if TYPE_CHECKING:
 class Job:
     style: str
     frames: Frames
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Frames]
-    abandoned: bool = False
-    """The caller stopped waiting (cancelled or timed out): do not run, do not answer."""
+    future: concurrent.futures.Future[Frames] = field(default_factory=concurrent.futures.Future)
 
 
 def settle(
     request: Request[Job], *, result: Frames | None = None, exc: Exception | None = None
 ) -> None:
-    """Answer a request from any thread."""
-    job = request.payload
-    # A closed loop raises RuntimeError: nobody is waiting any more.
-    with contextlib.suppress(RuntimeError):
-        job.loop.call_soon_threadsafe(_resolve, job.future, result, exc)
-
-
-def _resolve(future: asyncio.Future[Frames], result: Frames | None, exc: Exception | None) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        assert result is not None
-        future.set_result(result)
+    """Answer a request from any thread; the answer to one already cancelled or timed out is
+    dropped."""
+    future = request.payload.future
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            assert result is not None
+            future.set_result(result)
 
 
 class WorkQueue:
@@ -56,70 +50,122 @@ class WorkQueue:
 
     def __init__(self, size: int) -> None:
         self._sched: Scheduler[Job] = Scheduler(size)
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()  # settling runs callbacks that may come back here
+        self._work = threading.Condition(self._lock)
+        """Workers wait on it for requests."""
+        self._clock = threading.Condition(self._lock)
+        """The deadline thread waits on it for the next deadline, or for a change."""
         self._accepting = True
         self._stopping = False
         self._drain = False
-        self._in_flight = 0
+        self._running: set[Request[Job]] = set()
+        self._deadlines: threading.Thread | None = None
 
     @property
     def stopping(self) -> bool:
         return self._stopping
 
     def __len__(self) -> int:
-        with self._cond:
+        with self._lock:
             return len(self._sched)
 
     def depth(self, priority: int) -> int:
-        with self._cond:
+        with self._lock:
             return self._sched.depth(priority)
 
     @property
     def in_flight(self) -> int:
         """Requests taken by a worker and not yet finished."""
-        with self._cond:
-            return self._in_flight
+        with self._lock:
+            return len(self._running)
 
     def push(self, request: Request[Job]) -> bool:
-        """Queue a request (``QueueFull`` when there is no room); False once closed."""
-        with self._cond:
+        """Queue a request (``QueueFull`` when there is no room); False once closed.
+
+        Cancelling its future withdraws it while it waits, and frees its place at once.
+        """
+        with self._lock:
             if not self._accepting:
                 return False
             self._sched.push(request)
-            self._cond.notify_all()
+            if self._deadlines is None:
+                self._deadlines = threading.Thread(
+                    target=self._watch, name="artisto-infer-deadlines", daemon=True
+                )
+                self._deadlines.start()
+            self._work.notify_all()
+            self._clock.notify()
+        request.payload.future.add_done_callback(functools.partial(self._forget, request))
         return True
 
-    def withdraw(self, request: Request[Job]) -> None:
-        """The caller gave up: the request never runs (or its answer is dropped)."""
-        with self._cond:
-            request.payload.abandoned = True
-            self._sched.remove(request)
+    def _forget(self, request: Request[Job], future: concurrent.futures.Future[Frames]) -> None:
+        if future.cancelled():
+            with self._lock:
+                self._sched.remove(request)
 
     def close(self, *, drain: bool) -> list[Request[Job]]:
-        """Stop accepting and wake the workers; they finish what waits if ``drain``, else the
-        waiting requests are returned, for the caller to fail."""
-        with self._cond:
+        """Stop accepting and wake the threads; the workers finish what waits if ``drain``,
+        else the waiting requests are returned, for the caller to fail."""
+        with self._lock:
             self._accepting, self._stopping, self._drain = False, True, drain
             dropped = [] if drain else self._sched.drain()
-            self._cond.notify_all()
+            self._work.notify_all()
+            self._clock.notify()
         return dropped
 
+    def join(self) -> None:
+        """Wait for the deadline thread, which ends once closed with nothing left to watch."""
+        if self._deadlines is not None:
+            self._deadlines.join()
+
     def take(self, *, max_batch: int, max_wait: float) -> list[Request[Job]] | None:
-        """Block until there is a batch for a worker; None when the queue closes."""
-        with self._cond:
+        """Block until there is a batch for a worker; None when the queue closes.
+
+        The batch's futures are running from here on: ``cancel()`` no longer stops them.
+        """
+        with self._lock:
             while True:
                 if self._stopping and not (self._drain and len(self._sched)):
                     return None
                 now = time.monotonic()
-                for request in self._sched.expire(now):
-                    request.payload.abandoned = True
-                    settle(request, exc=JobTimeout("The request waited too long in the queue."))
+                self._expire(now)
                 batch, wake_at = self._sched.take(now, max_batch=max_batch, max_wait=max_wait)
-                if batch:
-                    self._in_flight += len(batch)
-                    return batch
-                self._cond.wait(None if wake_at is None else max(0.0, wake_at - now))
+                live = [r for r in batch if r.payload.future.set_running_or_notify_cancel()]
+                if live:
+                    self._running.update(live)
+                    return live
+                if not batch:
+                    self._work.wait(None if wake_at is None else max(0.0, wake_at - now))
 
     def finished(self, batch: list[Request[Job]]) -> None:
-        with self._cond:
-            self._in_flight -= len(batch)
+        with self._lock:
+            self._running.difference_update(batch)
+            self._clock.notify()
+
+    def _watch(self) -> None:
+        """The deadline thread's loop: sleep until the next deadline, fail what is due."""
+        with self._lock:
+            while not self._stopping or len(self._sched) or self._running:
+                now = time.monotonic()
+                self._expire(now)
+                due = self._next_deadline()
+                self._clock.wait(None if due is None else due - now)
+
+    def _expire(self, now: float) -> None:
+        """Fail the requests past their deadline: a queued one never runs, a running one is
+        answered now (its batch finishes, and its result is dropped)."""
+        for request in self._sched.expire(now):
+            settle(request, exc=JobTimeout("The request waited too long in the queue."))
+        for request in self._running:
+            if _live(request) and request.deadline is not None and request.deadline <= now:
+                budget = request.deadline - request.enqueued
+                settle(request, exc=JobTimeout(f"The request was not done within {budget:g} s."))
+
+    def _next_deadline(self) -> float | None:
+        running = [r.deadline for r in self._running if _live(r) and r.deadline is not None]
+        queued = self._sched.next_deadline()
+        return min([*running, *([] if queued is None else [queued])], default=None)
+
+
+def _live(request: Request[Job]) -> bool:
+    return not request.payload.future.done()

@@ -48,7 +48,7 @@ def serve(
 
 def execute(engine: BatchEngine, batch: list[Request[Job]]) -> None:
     """Run a batch; when it fails, run each member alone so only the bad one fails."""
-    live = [r for r in batch if not r.payload.abandoned]
+    live = [r for r in batch if not r.payload.future.done()]  # not timed out meanwhile
     if not live:
         return
     style = live[0].payload.style

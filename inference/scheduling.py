@@ -121,6 +121,18 @@ class Scheduler(Generic[T]):
             self.remove(request)
         return overdue
 
+    def next_deadline(self) -> float | None:
+        """The earliest deadline among the pending requests (None: none has one)."""
+        return min(
+            (
+                r.deadline
+                for lane in self._lanes.values()
+                for r in lane.pending.values()
+                if r.deadline is not None
+            ),
+            default=None,
+        )
+
     def drain(self) -> list[Request[T]]:
         """Remove and return everything pending, in the order it would have run."""
         everything = [

@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -456,3 +457,126 @@ async def test_aclose_with_drain_finishes_what_is_queued() -> None:
     await closing
     assert all(t.result().shape == (1, SIZE, SIZE, 3) for t in tasks)
     assert engine.markers() == [1, 2, 3]
+
+
+# -- the thread-side front ------------------------------------------------------------------
+# These tests block the event loop while they wait on a future: the answers must arrive
+# without it, as they do for the video pipeline's thread.
+
+
+def answer(future: Future[Frames], within: float = 5.0) -> Frames:
+    return future.result(timeout=within)
+
+
+async def test_submit_answers_through_its_future_without_the_event_loop() -> None:
+    engine = TinyEngine()
+    async with InferencePool(engine, config()) as pool:
+        submitted_from: list[int] = []
+
+        def from_a_thread() -> Future[Frames]:
+            submitted_from.append(threading.get_ident())
+            return pool.submit("ink", frames(1, n=2), user_id=1, priority=Priority.VIDEO)
+
+        future = await asyncio.to_thread(from_a_thread)
+        got = answer(future)
+        assert got.shape == (2, SIZE, SIZE, 3)
+        assert (
+            np.abs(got.astype(int) - engine.forward("ink", frames(1, n=2)).astype(int)).max() <= 1
+        )
+        (call,) = engine.calls
+        assert call.thread not in {threading.get_ident(), *submitted_from}
+
+
+async def test_submit_carries_the_engines_error_and_the_worker_goes_on() -> None:
+    engine = TinyEngine()
+    async with InferencePool(engine, config()) as pool:
+        corrupt = pool.submit("ink", frames(CORRUPT), user_id=1)
+        unknown = pool.submit("nope", frames(2), user_id=1)
+        fine = pool.submit("ink", frames(3), user_id=1)
+        with pytest.raises(MediaDecodeError):
+            answer(corrupt)
+        with pytest.raises(UnknownStyle, match="nope"):
+            answer(unknown)
+        assert answer(fine).shape == (1, SIZE, SIZE, 3)
+
+
+async def test_cancelling_a_queued_future_withdraws_it_and_frees_its_place() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config(queue_size=1)) as pool:
+        try:
+            running = pool.submit("ink", frames(1), user_id=1)
+            await engine_busy(engine)
+            queued = pool.submit("ink", frames(2), user_id=2)
+            with pytest.raises(QueueFull):
+                pool.submit("ink", frames(3), user_id=3)
+            assert queued.cancel() and pool.queue_depth == 0
+            replacement = pool.submit("ink", frames(4), user_id=3)
+            assert not running.cancel()  # it has started: it finishes
+        finally:
+            engine.gate.set()
+        assert answer(running).shape == answer(replacement).shape == (1, SIZE, SIZE, 3)
+    assert queued.cancelled()
+    assert engine.markers() == [1, 4]
+
+
+async def test_a_future_fails_at_its_deadline_while_the_worker_is_still_busy() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config()) as pool:
+        try:
+            started = time.monotonic()
+            running = pool.submit("ink", frames(1), user_id=1, timeout=0.1)
+            await engine_busy(engine)
+            queued = pool.submit("ink", frames(2), user_id=2, timeout=0.2)
+            with pytest.raises(JobTimeout, match=r"not done within 0\.1 s"):
+                answer(running)
+            with pytest.raises(JobTimeout, match="waited too long"):
+                answer(queued)
+            assert 0.2 <= time.monotonic() - started < 2.0
+            assert engine.gate.is_set() is False and pool.queue_depth == 0
+        finally:
+            engine.gate.set()
+        assert answer(pool.submit("ink", frames(3), user_id=3)).shape == (1, SIZE, SIZE, 3)
+    assert engine.markers() == [1, 3]
+
+
+async def test_thread_side_video_frames_yield_to_a_photo_and_share_with_other_users() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config()) as pool:
+        try:
+            first = pool.submit("ink", frames(1), user_id=1, priority=Priority.VIDEO)
+            await engine_busy(engine)
+            video = [
+                pool.submit("ink", frames(m), user_id=1, priority=Priority.VIDEO) for m in (2, 3, 4)
+            ]
+            other = pool.submit("ink", frames(60), user_id=3, priority=Priority.VIDEO)
+            photo = submit(pool, 50, user=2)
+            await wait_until(lambda: pool.queue_depth == 5)
+        finally:
+            engine.gate.set()
+        for future in (first, *video, other):
+            answer(future)
+        await photo
+    assert engine.markers() == [1, 50, 60, 2, 3, 4]  # user 3 before user 1's second
+
+
+async def test_aclose_fails_queued_futures_and_stops_the_deadline_thread() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    pool = InferencePool(engine, config())
+    await pool.start()
+    running = pool.submit("ink", frames(1), user_id=1)
+    await engine_busy(engine)
+    queued = pool.submit("ink", frames(2), user_id=2)
+    closing = asyncio.ensure_future(pool.aclose())
+    await asyncio.sleep(0)  # aclose fails the queue at once, then waits for the running batch
+    with pytest.raises(JobCancelled):
+        answer(queued)
+    engine.gate.set()
+    await closing
+    assert answer(running).shape == (1, SIZE, SIZE, 3)
+    with pytest.raises(PoolUnavailable):
+        pool.submit("ink", frames(3), user_id=3)
+    assert "artisto-infer-deadlines" not in {t.name for t in threading.enumerate()}

@@ -196,6 +196,17 @@ def test_expire_returns_only_overdue_requests() -> None:
     assert run_all(s) == ["ok", "none"]
 
 
+def test_next_deadline_is_the_earliest_pending_one() -> None:
+    s: Scheduler[str] = Scheduler(10)
+    assert s.next_deadline() is None
+    push_all(
+        s, req("none", 1), req("later", 2, deadline=50.0), req("sooner", 3, PHOTO, deadline=9.0)
+    )
+    assert s.next_deadline() == 9.0
+    assert [r.payload for r in s.take(0.0)[0]] == ["sooner"]
+    assert s.next_deadline() == 50.0
+
+
 def test_drain_returns_everything_in_run_order() -> None:
     s: Scheduler[str] = Scheduler(10)
     push_all(s, req("v", 1, VIDEO), req("a", 2, PHOTO), req("b", 3, PHOTO))
