@@ -6,9 +6,9 @@ clip with sound, at processed sizes 360, 512 and 720: frames per second from fil
 outside the generator, and the peak RSS of the process (each case runs in a fresh one).
 Prints Markdown tables to paste into benchmarks/README.md.
 
-``--pool`` runs each clip the way the bot does: through an ``InferencePool`` whose worker
-thread owns the engine, fed by the video front the bot uses; the temporal-pass report, which
-does not depend on the path, is then left out.
+``--pool`` runs each clip through an ``InferencePool`` whose worker thread owns the engine,
+each batch handed over from the pipeline's thread (``stylize_video_pooled``); the temporal-pass
+report, which does not depend on the path, is then left out.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from inference.media.video import (
     VideoOptions,
     VideoResult,
     stylize_video,
-    stylize_video_async,
+    stylize_video_pooled,
 )
 from inference.pool import InferencePool, PoolConfig, Priority
 
@@ -116,10 +116,10 @@ async def _through_pool(
         return engines[-1]
 
     async with InferencePool(engine, PoolConfig(warmup_styles=(chosen.name,))) as pool:
-        result = await stylize_video_async(
+        result = await stylize_video_pooled(
             clip,
             dst,
-            lambda frames: pool.stylize(chosen.name, frames, user_id=1, priority=Priority.VIDEO),
+            lambda frames: pool.submit(chosen.name, frames, user_id=1, priority=Priority.VIDEO),
             options=options,
         )
     return result, f"{describe(engines[0], chosen)}; through the inference pool"

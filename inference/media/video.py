@@ -4,9 +4,11 @@ The stages and their bounded queues are ``video_pipeline``; this module probes f
 what it can before any of that starts), plans the output, runs the pipeline and shrinks the
 result when it is over the upload limit.
 
-The stylize function is synchronous on a (N, H, W, 3) uint8 batch. ``stylize_video_async``
-runs the same pipeline in a worker thread for callers whose stylize is a coroutine (the bot's
-inference pool).
+The stylize function is synchronous on a (N, H, W, 3) uint8 batch. For callers on an event
+loop, ``stylize_video_pooled`` runs the same pipeline in a worker thread that hands each batch
+to a thread-side submit (``InferencePool.submit``) and waits for its future there, so the loop
+takes no part in a batch; ``stylize_video_async`` does the same for a coroutine stylize, whose
+every batch then makes a round trip through the loop.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -48,11 +51,15 @@ __all__ = [
     "probe_video",
     "stylize_video",
     "stylize_video_async",
+    "stylize_video_pooled",
 ]
 
 log = logging.getLogger(__name__)
 
-_POLL_S = 0.1
+Submit = Callable[[np.ndarray], concurrent.futures.Future[np.ndarray]]
+"""Queues a batch with a stylizer that runs elsewhere (``InferencePool.submit``); called from
+the pipeline's thread, its future is waited for there."""
+
 _VBV_AUDIO_ALLOWANCE = 320_000
 """Bit/s kept for the sound when capping the video rate (a copied track may be rich)."""
 _VBV_FLOOR = 200_000
@@ -143,6 +150,52 @@ def stylize_video(
     return result
 
 
+async def stylize_video_pooled(
+    src: Path,
+    dst: Path,
+    submit: Submit,
+    *,
+    kind: VideoKind = "video",
+    options: VideoOptions | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> VideoResult:
+    """``stylize_video`` in a worker thread that hands each batch to ``submit`` and waits for
+    its future there: the event loop takes no part in a batch.
+
+    ``progress`` is called on the event loop (so it may touch asyncio objects). Cancelling the
+    awaiting task cancels the batch being waited for (one still queued never runs), stops the
+    pipeline and removes the partial output; setting ``cancel`` stops it at the next batch.
+    """
+    loop = asyncio.get_running_loop()
+    batches = _Batches(submit, cancel or threading.Event())
+
+    def on_loop(done: int, total: int) -> None:
+        if progress is not None:
+            loop.call_soon_threadsafe(progress, done, total)
+
+    worker = loop.run_in_executor(
+        None,
+        functools.partial(
+            stylize_video,
+            src,
+            dst,
+            batches,
+            kind=kind,
+            options=options,
+            progress=on_loop,
+            cancel=batches.cancelled,
+        ),
+    )
+    try:
+        return await asyncio.shield(worker)
+    except asyncio.CancelledError:
+        batches.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait([worker])
+        raise
+
+
 async def stylize_video_async(
     src: Path,
     dst: Path,
@@ -153,42 +206,16 @@ async def stylize_video_async(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> VideoResult:
-    """``stylize_video`` for a coroutine ``stylize``, run in a worker thread.
-
-    Each batch is submitted to this event loop and awaited from the worker; ``progress`` is
-    called on the event loop (so it may touch asyncio objects). Cancelling the awaiting task
-    stops the worker at the next batch and removes the partial output.
-    """
+    """``stylize_video_pooled`` for a coroutine ``stylize``: each batch is run on this event
+    loop, a round trip from the pipeline's thread and back."""
     loop = asyncio.get_running_loop()
-    cancel = cancel or threading.Event()
 
-    def bridged(frames: np.ndarray) -> np.ndarray:
-        future = asyncio.run_coroutine_threadsafe(_awaited(stylize, frames), loop)
-        while True:
-            try:
-                return future.result(timeout=_POLL_S)
-            except concurrent.futures.TimeoutError:
-                if cancel.is_set():
-                    future.cancel()
-                    raise JobCancelled("The job was cancelled.") from None
+    def submit(frames: np.ndarray) -> concurrent.futures.Future[np.ndarray]:
+        return asyncio.run_coroutine_threadsafe(_awaited(stylize, frames), loop)
 
-    def on_loop(done: int, total: int) -> None:
-        if progress is not None:
-            loop.call_soon_threadsafe(progress, done, total)
-
-    worker = loop.run_in_executor(
-        None,
-        lambda: stylize_video(
-            src, dst, bridged, kind=kind, options=options, progress=on_loop, cancel=cancel
-        ),
+    return await stylize_video_pooled(
+        src, dst, submit, kind=kind, options=options, progress=progress, cancel=cancel
     )
-    try:
-        return await asyncio.shield(worker)
-    except asyncio.CancelledError:
-        cancel.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait([worker])
-        raise
 
 
 async def _awaited(
@@ -196,6 +223,37 @@ async def _awaited(
 ) -> np.ndarray:
     """Call ``stylize`` on the event loop's own thread, where its awaitable belongs."""
     return await stylize(frames)
+
+
+class _Batches:
+    """The pipeline's stylize function over ``submit``: it waits for each batch's future in the
+    pipeline's thread, and ``cancel()``, from any thread, ends that wait at once."""
+
+    def __init__(self, submit: Submit, cancelled: threading.Event) -> None:
+        self._submit = submit
+        self.cancelled = cancelled
+        self._lock = threading.Lock()
+        self._waiting: concurrent.futures.Future[np.ndarray] | None = None
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        with self._lock:
+            if self.cancelled.is_set():
+                raise JobCancelled("The job was cancelled.")
+            future = self._waiting = self._submit(frames)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise JobCancelled("The job was cancelled.") from None
+        finally:
+            with self._lock:
+                self._waiting = None
+
+    def cancel(self) -> None:
+        """Stop the pipeline; a batch already running finishes, one still queued never runs."""
+        with self._lock:
+            self.cancelled.set()
+            if self._waiting is not None:
+                self._waiting.cancel()
 
 
 def _vbv_cap(max_output_bytes: int, duration: float) -> int | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -27,9 +29,11 @@ from inference.media.video import (
     VideoOptions,
     stylize_video,
     stylize_video_async,
+    stylize_video_pooled,
 )
 from inference.media.video_shrink import shrink_to_fit
 from inference.media.video_temporal import TemporalFilter
+from inference.pool import InferencePool, PoolConfig, Priority
 from tests import fixtures_video as fx
 
 
@@ -385,6 +389,121 @@ async def test_cancelling_the_async_task_stops_the_worker(tmp_path: Path, out: P
         await asyncio.wait_for(task, 5)
     assert await asyncio.to_thread(lambda: sorted(tmp_path.glob("out*"))) == []
     assert {t.name for t in threading.enumerate()}.isdisjoint({"video-decode", "video-encode"})
+
+
+# --- through the inference pool, from the pipeline's thread ---------------------------------
+
+
+class InvertEngine:
+    """Inverts colours in the pool's worker thread; a closed gate holds every call."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.busy = threading.Event()
+        self.calls: list[tuple[int, int]] = []
+        """(frames, thread) of each call."""
+
+    def warmup(self, styles: object) -> None:
+        pass
+
+    def stylize_batch(self, style: str, frames: np.ndarray) -> np.ndarray:
+        self.calls.append((len(frames), threading.get_ident()))
+        self.busy.set()
+        assert self.gate.wait(10), "the test never opened the gate"
+        return invert(frames)
+
+
+def pool_config(**overrides: Any) -> PoolConfig:
+    return PoolConfig(**({"queue_size": 8, "max_wait_ms": 0.0, "job_timeout_s": 10.0} | overrides))
+
+
+async def test_a_pooled_video_hands_each_batch_to_the_pool_from_its_own_thread(
+    tmp_path: Path, out: Path
+) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.0, audio="aac")
+    engine = InvertEngine()
+    submitted_from: set[int] = set()
+    progress: list[tuple[int, int, int]] = []
+    async with InferencePool(engine, pool_config()) as pool:
+
+        def submit(frames: np.ndarray) -> Future[np.ndarray]:
+            submitted_from.add(threading.get_ident())
+            return pool.submit("ink", frames, user_id=1, priority=Priority.VIDEO)
+
+        result = await stylize_video_pooled(
+            src,
+            out,
+            submit,
+            options=VideoOptions(batch_size=4),
+            progress=lambda d, t: progress.append((d, t, threading.get_ident())),
+        )
+        await asyncio.sleep(0)  # the last progress call was scheduled from the worker thread
+    loop_thread = threading.get_ident()
+    assert result.frames == 10 and streams(out).audio == "aac"
+    assert [n for n, _ in engine.calls] == [4, 4, 2]
+    (pipeline_thread,) = submitted_from
+    assert pipeline_thread != loop_thread
+    assert {t for _, t in engine.calls}.isdisjoint({pipeline_thread, loop_thread})
+    assert [(d, t) for d, t, _ in progress] == [(4, 10), (8, 10), (10, 10)]
+    assert {thread for *_, thread in progress} == {loop_thread}
+
+
+async def test_cancelling_a_pooled_video_withdraws_its_queued_batch_at_once(
+    tmp_path: Path, out: Path
+) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=2.0, fps=10)
+    engine = InvertEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, pool_config()) as pool:
+        try:
+            # Someone else's photo holds the worker; the video's first batch queues behind it.
+            photo = pool.submit("ink", np.zeros((1, 8, 8, 3), np.uint8), user_id=2)
+            assert await asyncio.to_thread(engine.busy.wait, 5)
+            video = asyncio.create_task(
+                stylize_video_pooled(
+                    src,
+                    out,
+                    lambda f: pool.submit("ink", f, user_id=1, priority=Priority.VIDEO),
+                )
+            )
+            for _ in range(500):
+                if pool.queue_depth == 1:
+                    break
+                await asyncio.sleep(0.01)
+            assert pool.queue_depth == 1
+            video.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(video, 5)  # the worker is still held
+            assert pool.queue_depth == 0 and len(engine.calls) == 1
+        finally:
+            engine.gate.set()
+        assert photo.result(timeout=5).shape == (1, 8, 8, 3)
+    assert engine.calls[0][0] == 1 and len(engine.calls) == 1
+    assert await asyncio.to_thread(lambda: sorted(tmp_path.glob("out*"))) == []
+    assert {t.name for t in threading.enumerate()}.isdisjoint({"video-decode", "video-encode"})
+
+
+async def test_a_busy_pool_fails_a_pooled_video_with_queue_full_and_no_file(
+    tmp_path: Path, out: Path
+) -> None:
+    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.0)
+    engine = InvertEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, pool_config(queue_size=1)) as pool:
+        try:
+            held = [pool.submit("ink", np.zeros((1, 8, 8, 3), np.uint8), user_id=2)]
+            assert await asyncio.to_thread(engine.busy.wait, 5)
+            held.append(pool.submit("ink", np.zeros((1, 8, 8, 3), np.uint8), user_id=3))
+            with pytest.raises(QueueFull):
+                await stylize_video_pooled(
+                    src, out, lambda f: pool.submit("ink", f, user_id=1, priority=Priority.VIDEO)
+                )
+        finally:
+            engine.gate.set()
+        for future in held:
+            future.result(timeout=5)
+    assert await asyncio.to_thread(lambda: sorted(tmp_path.glob("out*"))) == []
 
 
 # --- size cap ----------------------------------------------------------------------------
