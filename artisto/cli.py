@@ -109,7 +109,8 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    return int(_training_cli().eval_command(args, settings.inference.styles_dir))
+    cli = _training_cli()
+    return int(cli.eval_command(args, settings.inference.styles_dir, settings.cache_dir))
 
 
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,9 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="where to write the style pack")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
 
-    p = command("eval", _cmd_eval, "Measure a style's stability and write it into style.toml.")
+    p = command(
+        "eval", _cmd_eval, "Measure a style's strength and stability; write them into style.toml."
+    )
     p.add_argument("style", help="style name, pack folder, or run folder (printed only)")
-    p.add_argument("--val", type=Path, help="folder of validation photos")
+    p.add_argument("--data", type=Path, help="shared data folder (content/, photos/val/)")
+    p.add_argument("--photos", type=Path, help="score the style on these photos instead")
+    p.add_argument("--no-ceiling", action="store_true", help="skip the Gatys ceiling")
+    p.add_argument("--val", type=Path, help="folder of validation photos (stability)")
     p.add_argument("--video", type=Path, help="real clip for the background-flicker figure")
     p.add_argument("--size", type=_positive_int, default=384, help="processing size")
     p.add_argument("--no-write", action="store_true", help="print only; leave style.toml as is")

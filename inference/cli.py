@@ -80,7 +80,7 @@ def stylize_command(
         fmt=fmt,
         quality=jpeg_quality,
     )
-    result = stylize_photo(input, _photo_generator(pack, device, cache_dir), options)
+    result = stylize_photo(input, photo_generator(pack, device, cache_dir), options)
     try:
         output.write_bytes(result.data)
     except OSError as exc:
@@ -101,7 +101,7 @@ def _chosen_pack(style: str, styles_dir: Path | None) -> StylePack:
     return load_pack(registry.get(style).path)
 
 
-def _photo_generator(pack: StylePack, device: str, cache_dir: Path | None) -> BatchStylizer:
+def photo_generator(pack: StylePack, device: str, cache_dir: Path | None) -> BatchStylizer:
     """ONNX Runtime on the CPU, unless CUDA is asked for by name: on a CUDA host, starting
     torch and the device costs more than a photo's pass on the CPU."""
     if device == "cuda":

@@ -172,14 +172,34 @@ def test_eval_measures_a_run_in_progress_without_writing(
     Trainer(job).fit()
     before = sorted(p.name for p in run.iterdir())
 
-    code = main(["eval", str(run), "--val", str(val), "--video", str(tmp_path / "none.mp4")])
+    none = str(tmp_path / "none.mp4")
+    code = main(["eval", str(run), "--val", str(val), "--video", none, "--photos", str(val),
+                 "--no-ceiling"])  # fmt: skip
 
     assert code == 0
     out = capsys.readouterr().out
     assert f"run {run} at iteration 2" in out
     flicker = float(out.split("noise_flicker", 1)[1].split()[0])
     assert 0.0 < flicker < 100.0
+    assert "style_floor" in out and "style_ceiling" not in out
+    assert -6.0 <= float(out.split("style_score", 1)[1].split()[0]) < 3.0
     assert sorted(p.name for p in run.iterdir()) == before, "a run folder gets no style.toml"
+
+
+def test_eval_writes_a_packs_strength_beside_its_stability(
+    tmp_path: Path, tiny_job: JobFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = tiny_job(_recipe(iters=2))
+    (pack,) = train(job)
+    val, none = str(job.val_dir), str(tmp_path / "none.mp4")
+
+    code = main(["eval", str(pack.path), "--val", val, "--video", none, "--photos", val,
+                 "--no-ceiling"])  # fmt: skip
+
+    assert code == 0, capsys.readouterr().err
+    metrics = load_pack(pack.path).meta.metrics
+    assert {"style_score", "style_floor", "noise_flicker"} <= set(metrics)
+    assert "faces_kept" not in metrics, "no portrait among the photos: no face figure"
 
 
 def test_cli_refuses_a_bad_style_name(
