@@ -7,6 +7,7 @@ the same exception classes it raises against Telegram.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -57,6 +58,7 @@ class BotApi:
         if handler is None:
             return NOT_FOUND
         try:
+            await self._injected_stall(name)
             self._injected_failure(name)
             result = await handler(self.state, params)
         except ApiError as exc:
@@ -74,6 +76,15 @@ class BotApi:
                 "playground.webhook_reply_failed",
                 extra={"method": call["method"], "error": body["description"]},
             )
+
+    async def _injected_stall(self, name: str) -> None:
+        for stall in self.state.stalls:
+            if stall.method.lower() == name.lower() and stall.times > 0:
+                stall.times -= 1
+                if stall.times == 0:
+                    self.state.stalls.remove(stall)
+                await asyncio.sleep(stall.seconds)
+                return
 
     def _injected_failure(self, name: str) -> None:
         for failure in self.state.failures:

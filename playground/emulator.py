@@ -25,8 +25,9 @@ from playground.api import BotApi
 from playground.errors import PlaygroundError
 from playground.options import MB, EmulatorConfig
 from playground.probe import MediaKind
-from playground.state import Failure, State
+from playground.state import Failure, Stall, State
 from playground.web import WebUi
+from playground.world import Person
 
 JsonDict = dict[str, Any]
 Upload = users.Upload
@@ -148,6 +149,12 @@ class BotApiEmulator:
         )
         return copy.deepcopy(message)
 
+    def add_user(self, user_id: int, first_name: str, language_code: str = "en") -> None:
+        """Another person, beside Alice and Boris, with a private chat with the bot: for
+        tests and load runs that need many users."""
+        username = f"user{user_id}"
+        self.state.world.add_person(Person(user_id, first_name, username, language_code))
+
     def block_bot(self, user_id: int, blocked: bool = True) -> None:
         users.set_blocked(self.state, user_id, blocked)
 
@@ -257,3 +264,7 @@ class BotApiEmulator:
         """The next ``times`` calls of ``method`` fail with this error (429 with retry_after)."""
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         self.state.failures.append(Failure(method, error_code, description, times, parameters))
+
+    def stall_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are answered only after ``seconds``."""
+        self.state.stalls.append(Stall(method, seconds, times))

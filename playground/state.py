@@ -33,6 +33,15 @@ class Failure:
 
 
 @dataclass
+class Stall:
+    """A pause before the next calls of a method are answered: Telegram having a slow day."""
+
+    method: str
+    seconds: float
+    times: int
+
+
+@dataclass
 class CallbackRecord:
     query: JsonDict
     chat_id: int
@@ -59,6 +68,7 @@ class State:
     inline_messages: dict[str, tuple[int, int]] = field(default_factory=dict)
     commands: dict[tuple[str, str], list[JsonDict]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    stalls: list[Stall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.world = World(self.config)

@@ -114,6 +114,15 @@ class World:
         )
         self.blocked_by: set[int] = set()
 
+    def add_person(self, person: Person) -> None:
+        """Someone else in the playground, with a private chat with the bot."""
+        if person.id in self.chats:
+            raise PlaygroundError(f"id {person.id} is taken")
+        self.people[person.id] = person
+        self.chats[person.id] = Chat(
+            person.id, "private", person.first_name, (person.id,), username=person.username
+        )
+
     def get_me(self) -> JsonDict:
         return self.bot_user | {
             "can_join_groups": True,

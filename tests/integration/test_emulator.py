@@ -515,3 +515,25 @@ async def test_chat_actions_failures_and_blocking(pair: tuple[BotApiEmulator, Bo
     assert update.my_chat_member.new_chat_member.status == "kicked"
     emulator.block_bot(BORIS, blocked=False)
     await bot.send_message(BORIS, "welcome back")
+
+
+async def test_more_people_and_a_slow_method(pair: tuple[BotApiEmulator, Bot]) -> None:
+    """Load runs need many people; fault tests need a call that hangs for a while."""
+    emulator, bot = pair
+    emulator.add_user(5001, "Carol", "ru")
+    with pytest.raises(PlaygroundError, match="taken"):
+        emulator.add_user(ALICE, "Alice again")
+    emulator.send_user_message(5001, 5001, "hi")
+    (update,) = await bot.get_updates()
+    assert update.message is not None and update.message.from_user is not None
+    assert (update.message.from_user.first_name, update.message.from_user.language_code) == (
+        "Carol",
+        "ru",
+    )
+
+    emulator.stall_next("sendMessage", 1.0)
+    stalled = asyncio.create_task(bot.send_message(5001, "slow"))
+    assert (await bot.send_chat_action(5001, "typing")) is True  # other methods answer at once
+    assert not stalled.done()
+    assert (await stalled).text == "slow"
+    assert (await bot.send_message(5001, "fast")).text == "fast"  # once only
