@@ -146,12 +146,15 @@ class ArtistoApp:
         )
         url = settings.database_url
         self.shared_db = not is_sqlite(url)
-        self.db_engine: AsyncEngine = create_engine(url, echo=settings.db.echo)
+        name = f"artisto-{role.value}"
+        self.db_engine: AsyncEngine = create_engine(
+            url, echo=settings.db.echo, application_name=name
+        )
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.db_engine)
         self.bot = create_bot(
             settings, self.options.retry, pace=self.sessions if self.shared_db else None
         )
-        self.signals = Signals(self.db_engine, url, lead=role.receives_updates)
+        self.signals = Signals(self.db_engine, url, lead=role.receives_updates, name=name)
         self.status = StatusBoard(self.bot, self.options.status_interval_s)
         self.outputs = ResultFiles(settings.data_dir / "results")
         self.metrics = BotMetrics()

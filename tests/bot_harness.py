@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +35,7 @@ from bot.middlewares.retry import RetryPolicy
 from bot.roles import Role
 from bot.services.worker.loop import WorkerConfig
 from inference.engine import Engine
+from inference.frames import Frames
 from inference.pool import BatchEngine
 from inference.registry import StyleRegistry
 from playground import BotApiEmulator, EmulatorConfig
@@ -89,6 +91,50 @@ def make_registry(folder: Path) -> StyleRegistry:
 
 def tiny_engine(registry: StyleRegistry) -> Engine:
     return Engine(registry, device="cpu", backend="eager", cpu_threads=1)
+
+
+class GatedEngine:
+    """The real engine, whose every batch first waits for ``gate``."""
+
+    def __init__(self, engine: Engine, gate: threading.Event) -> None:
+        self.engine = engine
+        self.gate = gate
+
+    def stylize_batch(self, style: str, frames: Frames, /) -> Frames:
+        if not self.gate.wait(timeout=60):
+            raise TimeoutError("the test never opened the gate")
+        return self.engine.stylize_batch(style, frames)
+
+    def warmup(self, styles: Iterable[str] | None, /) -> None:
+        self.engine.warmup(styles)
+
+
+def gated(registry: StyleRegistry, gate: threading.Event) -> Callable[[], GatedEngine]:
+    return lambda: GatedEngine(tiny_engine(registry), gate)
+
+
+@contextlib.asynccontextmanager
+async def opened_at_exit(gate: threading.Event) -> AsyncIterator[None]:
+    """Open the gate before the bot shuts down, so the pool's thread can end."""
+    try:
+        yield
+    finally:
+        gate.set()
+
+
+async def until(condition: Callable[[], bool], wait_s: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def stylizing(message_id: int) -> Callable[[dict[str, object]], bool]:
+    def check(m: dict[str, object]) -> bool:
+        text = m.get("text")
+        return m["message_id"] == message_id and isinstance(text, str) and "Stylizing" in text
+
+    return check
 
 
 def callback_data(message: JsonDict) -> list[str]:
@@ -250,6 +296,7 @@ async def running_bot(
     engine_factory: Callable[[], BatchEngine] | None = None,
     role: Role = Role.ALL,
     lease_s: float = 30.0,
+    worker_concurrency: int = 2,
     **limits: Any,
 ) -> AsyncIterator[BotHarness]:
     """Start (or reuse) an emulator and run the real bot against it until the block ends.
@@ -273,7 +320,7 @@ async def running_bot(
         options=AppOptions(
             status_interval_s=status_interval_s,
             worker=WorkerConfig(
-                concurrency=2,
+                concurrency=worker_concurrency,
                 poll_interval_s=0.5,
                 lease_s=lease_s,
                 shutdown_grace_s=shutdown_grace_s,

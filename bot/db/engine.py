@@ -61,16 +61,28 @@ def is_sqlite(url: str | URL) -> bool:
 
 
 def create_engine(
-    url: str | URL, *, echo: bool = False, sqlite_foreign_keys: bool = True
+    url: str | URL,
+    *,
+    echo: bool = False,
+    sqlite_foreign_keys: bool = True,
+    application_name: str | None = None,
 ) -> AsyncEngine:
     """An engine for ``url``; a SQLite file's folder is created if missing.
 
     ``sqlite_foreign_keys=False`` is for migrations only: Alembic's batch mode rebuilds a
     SQLite table by copy-and-rename, which enforced foreign keys would block or cascade.
+    ``application_name`` names the connections in PostgreSQL's ``pg_stat_activity``, so an
+    operator sees which part of the fleet holds which.
     """
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return _create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+        settings = {"application_name": application_name} if application_name else {}
+        return _create_async_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            connect_args={"server_settings": settings},
+        )
 
     if sqlite3.sqlite_version_info < SQLITE_MIN_VERSION:
         need = ".".join(map(str, SQLITE_MIN_VERSION))

@@ -39,10 +39,12 @@ class PgListener:
         *,
         on_connected: Callable[[], None] = lambda: None,
         lock_key: int | None = None,
+        application_name: str = "artisto",
     ) -> None:
         """Hear ``channel`` (each payload to ``on_message``); ``on_connected`` runs after
         each (re)connection. With ``lock_key``, also try to hold that advisory lock."""
         self.dsn = asyncpg_dsn(url)
+        self.application_name = application_name
         self.channel = channel
         self.on_message = on_message
         self.on_connected = on_connected
@@ -76,7 +78,9 @@ class PgListener:
 
     async def _session(self) -> None:
         """One connection's life: listen, try the lock, keep alive until it dies."""
-        connection = await asyncpg.connect(self.dsn, timeout=10)
+        connection = await asyncpg.connect(
+            self.dsn, timeout=10, server_settings={"application_name": self.application_name}
+        )
         closed = asyncio.Event()
         connection.add_termination_listener(lambda _: closed.set())
         try:

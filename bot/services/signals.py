@@ -67,8 +67,11 @@ Subscriber = Callable[[Signal], None]
 
 
 class Signals:
-    def __init__(self, engine: AsyncEngine, url: str, *, lead: bool = False) -> None:
-        """``lead``: compete for the queue-position writer's lock (bot processes)."""
+    def __init__(
+        self, engine: AsyncEngine, url: str, *, lead: bool = False, name: str = "artisto"
+    ) -> None:
+        """``lead``: compete for the queue-position writer's lock (bot processes); ``name``:
+        the listening connection's application name in PostgreSQL."""
         self.engine = engine
         self.shared = not is_sqlite(url)
         self._subscribers: list[Subscriber] = []
@@ -80,6 +83,7 @@ class Signals:
                 self._heard,
                 on_connected=self._caught_up,
                 lock_key=POSITIONS_LOCK_KEY if lead else None,
+                application_name=name,
             )
         self._lead = lead
 

@@ -9,73 +9,27 @@ so "running" is a state the test holds, not a race it hopes to win.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from bot.db import Job, JobStatus
 from bot.web import serve
-from inference.engine import Engine
-from inference.frames import Frames
-from inference.registry import StyleRegistry
 from playground import ALICE, BORIS
 from tests.bot_harness import (
     data_with,
+    gated,
     jpeg,
     make_registry,
     mp4,
+    opened_at_exit,
     replies_to,
     running_bot,
     sqlite_url,
-    tiny_engine,
+    stylizing,
+    until,
 )
-
-
-class GatedEngine:
-    """The real engine, whose every batch first waits for ``gate``."""
-
-    def __init__(self, engine: Engine, gate: threading.Event) -> None:
-        self.engine = engine
-        self.gate = gate
-
-    def stylize_batch(self, style: str, frames: Frames, /) -> Frames:
-        if not self.gate.wait(timeout=60):
-            raise TimeoutError("the test never opened the gate")
-        return self.engine.stylize_batch(style, frames)
-
-    def warmup(self, styles: Iterable[str] | None, /) -> None:
-        self.engine.warmup(styles)
-
-
-def gated(registry: StyleRegistry, gate: threading.Event) -> Callable[[], GatedEngine]:
-    return lambda: GatedEngine(tiny_engine(registry), gate)
-
-
-@contextlib.asynccontextmanager
-async def opened_at_exit(gate: threading.Event) -> AsyncIterator[None]:
-    """Open the gate before the bot shuts down, so the pool's thread can end."""
-    try:
-        yield
-    finally:
-        gate.set()
-
-
-async def until(condition: Callable[[], bool], wait_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + wait_s
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-def stylizing(message_id: int) -> Callable[[dict[str, object]], bool]:
-    def check(m: dict[str, object]) -> bool:
-        text = m.get("text")
-        return m["message_id"] == message_id and isinstance(text, str) and "Stylizing" in text
-
-    return check
 
 
 async def test_a_full_pool_puts_the_job_back_without_spending_a_try(tmp_path: Path) -> None:

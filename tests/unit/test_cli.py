@@ -113,6 +113,7 @@ MISTAKES = {
     "not a number": ["eval", "starry", "--size", "big"],
     "unknown option": ["bench", "--frobnicate"],
     "bad choice": ["bench", "gpu"],
+    "unknown role": ["run", "--role", "gpu"],
     "missing painting": ["train", "--style-image", "nope.jpg", "--name", "x"],
     "db without action": ["db"],
     "unknown db action": ["db", "downgrade"],
@@ -132,6 +133,23 @@ def test_a_mistake_gives_one_line_and_status_2(
     assert captured.err.startswith("artisto")
     assert "error: " in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_a_split_role_refuses_sqlite_and_a_missing_token_in_one_line(tmp_path: Path) -> None:
+    """As a process: the one line comes before anything slow starts."""
+    on_sqlite = _artisto("run", "--role", "worker", cwd=tmp_path, ARTISTO_BOT__TOKEN="1:x")
+    assert on_sqlite.returncode == 2
+    assert on_sqlite.stdout == ""
+    (line,) = on_sqlite.stderr.splitlines()
+    assert line.startswith("artisto: error: --role worker needs PostgreSQL")
+    assert "ARTISTO_DB__URL=postgresql+asyncpg://" in line
+    assert not (tmp_path / "data").exists(), "nothing was created"
+
+    postgres = "postgresql+asyncpg://artisto@127.0.0.1:1/artisto"
+    no_token = _artisto("run", "--role", "bot", cwd=tmp_path, ARTISTO_DB__URL=postgres)
+    assert no_token.returncode == 2
+    (line,) = no_token.stderr.splitlines()
+    assert line.startswith("artisto: error: --role bot needs ARTISTO_BOT__TOKEN")
 
 
 def test_missing_file_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
