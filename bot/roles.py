@@ -43,4 +43,11 @@ def role_problem(settings: Settings, role: Role) -> str | None:
             f"--role {role} needs ARTISTO_BOT__TOKEN (without a token, `artisto run` starts "
             "the playground, all in one process)"
         )
+    if role is Role.BOT and settings.bot.mode == "webhook" and settings.bot.webhook_secret is None:
+        # Each start would make its own random secret, and the replicas would refuse each
+        # other's updates.
+        return (
+            "--role bot in webhook mode needs ARTISTO_BOT__WEBHOOK_SECRET: every bot process "
+            "behind the load balancer must check the same secret"
+        )
     return None

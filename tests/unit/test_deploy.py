@@ -16,14 +16,23 @@ from bot.config import Settings, iter_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-DEPLOY_FILES = ["compose.yaml", ".env.example", "Dockerfile", "artisto.service"]
+DEPLOY_FILES = ["compose.yaml", "compose.cpu.yaml", ".env.example", "Dockerfile", "artisto.service"]
+WORKERS = ("worker-0", "worker-1")
 SETTINGS = {env: default for env, default, _ in iter_settings()}
 VARIABLE = re.compile(r"\bARTISTO_[A-Z0-9_]*[A-Z0-9]")
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 
 
-def _compose() -> dict[str, Any]:
-    data = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML as Compose reads it: ``!reset`` drops what a base file set."""
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: RESET)
+RESET = object()
+
+
+def _compose(name: str = "compose.yaml") -> dict[str, Any]:
+    data = yaml.load((DEPLOY / name).read_text(), Loader=_ComposeLoader)  # a SafeLoader
     assert isinstance(data, dict)
     return data
 
@@ -94,10 +103,10 @@ def test_env_example_loads_commented_and_uncommented(tmp_path: Path) -> None:
     assert Settings(_env_file=uncommented).model_dump() == defaults
 
 
-def test_compose_runs_the_bot_beside_postgres_with_a_volume() -> None:
+def test_compose_runs_one_bot_and_two_workers_beside_postgres() -> None:
     compose = _compose()
     services = compose["services"]
-    assert set(services) >= {"bot", "postgres"}
+    assert set(services) == {"bot", *WORKERS, "postgres"}
     postgres = services["postgres"]
     assert postgres["image"].startswith("postgres:16")
     volume, _, target = postgres["volumes"][0].partition(":")
@@ -105,18 +114,49 @@ def test_compose_runs_the_bot_beside_postgres_with_a_volume() -> None:
     assert volume in compose["volumes"]
     assert "healthcheck" in postgres
 
-    bot = services["bot"]
-    assert (DEPLOY / bot["build"]["context"]).resolve() == ROOT
-    assert (ROOT / bot["build"]["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
-    assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert any(spec.endswith(":/app/data") for spec in bot["volumes"])
+    roles = {name: services[name]["command"] for name in ("bot", *WORKERS)}
+    assert roles == {"bot": ["run", "--role", "bot"]} | {
+        name: ["run", "--role", "worker"] for name in WORKERS
+    }
+    for name in roles:
+        service = services[name]
+        assert (DEPLOY / service["build"]["context"]).resolve() == ROOT
+        assert (ROOT / service["build"]["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert "/healthz" in " ".join(service["healthcheck"]["test"]), name
+        # "Original quality" files: made by a worker, sent by whichever process is asked.
+        (mount,) = service["volumes"]
+        volume, _, target = mount.partition(":")
+        assert (volume, target) == ("artisto-results", "/app/data/results")
+    assert "artisto-results" in compose["volumes"]
 
 
+def test_compose_pins_each_worker_to_its_own_gpu_and_the_bot_to_none() -> None:
+    services = _compose()["services"]
+    assert "deploy" not in services["bot"], "the bot process needs no GPU"
+    pinned = []
+    for name in WORKERS:
+        (device,) = services[name]["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+        assert "count" not in device, "device_ids pins, count would take any"
+        pinned += device["device_ids"]
+    assert sorted(pinned) == ["0", "1"]
+
+
+def test_the_cpu_variant_drops_the_gpus_and_runs_the_workers_on_the_cpu() -> None:
+    base, cpu = _compose()["services"], _compose("compose.cpu.yaml")["services"]
+    assert set(cpu) == set(WORKERS) and set(cpu) <= set(base)
+    for name in WORKERS:
+        assert cpu[name]["deploy"] is RESET
+        assert cpu[name]["environment"] == {"ARTISTO_INFERENCE__DEVICE": "cpu"}
+
+
+@pytest.mark.parametrize("service", ["bot", *WORKERS])
 def test_compose_environment_makes_valid_settings_on_postgres(
-    monkeypatch: pytest.MonkeyPatch,
+    service: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The bot's environment, interpolated as compose would with nothing set, validates."""
-    environment = _compose()["services"]["bot"]["environment"]
+    """A service's environment, interpolated as compose would with nothing set, validates."""
+    environment = _compose()["services"][service]["environment"]
     assert isinstance(environment, dict)
     for name, value in environment.items():
         monkeypatch.setenv(name, INTERPOLATION.sub(lambda m: m[2] or "", str(value)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from bot.config import BotSettings, Settings
+from bot.config import BotSettings, DbSettings, Settings
+from bot.roles import Role
 from bot.runner import run
 from bot.web import WebhookConfigError, webhook_config
 
@@ -55,3 +56,14 @@ def test_artisto_run_says_what_to_set_before_starting(capsys: pytest.CaptureFixt
     assert run(settings()) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("artisto: error: webhook mode needs ARTISTO_BOT__WEBHOOK_URL")
+
+
+def test_bot_processes_behind_a_load_balancer_need_one_shared_secret(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    replica = settings(webhook_url="https://bot.example.org/hook").model_copy(
+        update={"db": DbSettings(url=SecretStr("postgresql+asyncpg://u@127.0.0.1:1/db"))}
+    )
+    assert run(replica, Role.BOT) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("artisto: error: --role bot in webhook mode needs ARTISTO_BOT__WEBHOOK")
