@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 ENV_PREFIX = "ARTISTO_"
 NESTED_DELIMITER = "__"
 
+LOCAL_SERVER_MAX_MB = 2000
+"""Largest file a local telegram-bot-api server (``--local``) hands over or takes, in MB; the
+public Bot API allows far less (``limits.max_download_mb``, ``limits.max_upload_mb``)."""
+
 
 class BotSettings(BaseModel):
     """How the bot reaches Telegram and who runs it."""
@@ -28,7 +32,8 @@ class BotSettings(BaseModel):
     )
     api_local_mode: bool = Field(
         False,
-        description="The Bot API server runs in --local mode: files up to 2000 MB, read from disk.",
+        description=f"The Bot API server runs in --local mode: files up to {LOCAL_SERVER_MAX_MB} "
+        "MB, read from disk.",
     )
     mode: Literal["polling", "webhook"] = Field("polling", description="How updates arrive.")
     webhook_url: str | None = Field(None, description="Public HTTPS URL for webhook mode.")

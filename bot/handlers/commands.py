@@ -8,12 +8,12 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import GalleryPick, LanguageChoice
-from bot.config import Settings
 from bot.handlers.common import alert, thread_of
 from bot.i18n import Texts, as_language, texts_for
 from bot.keyboards import gallery_keyboard, language_keyboard
 from bot.services.cancel import cancel_queued
 from bot.services.gallery import Gallery
+from bot.services.intake import IntakeService
 from bot.services.jobs import JobService
 from bot.services.people import set_language
 from bot.services.picks import StylePicks
@@ -33,12 +33,10 @@ async def start(message: Message, texts: Texts, registry: StyleRegistry) -> None
     await message.answer(f"{texts.greeting(name)}\n\n{style_sheet(registry, texts)}")
 
 
-async def help_(message: Message, texts: Texts, settings: Settings) -> None:
-    limits = settings.limits
-    max_mb = 2000 if settings.bot.api_local_mode else limits.max_download_mb
-    await message.answer(
-        texts.help(max_mb, int(limits.max_video_seconds), int(limits.max_video_note_seconds))
-    )
+async def help_(message: Message, texts: Texts, intake: IntakeService) -> None:
+    """The limits said are the ones the intake checks (the local server's file size included)."""
+    limits = intake.limits
+    await message.answer(texts.help(limits.max_mb, int(limits.max_video_s), int(limits.max_note_s)))
 
 
 async def styles(

@@ -13,13 +13,13 @@ from pathlib import PurePath
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+# LOCAL_SERVER_MAX_MB re-exported: the worker's upload limit reads it from here.
+from bot.config import LOCAL_SERVER_MAX_MB as LOCAL_SERVER_MAX_MB
 from bot.config import Settings
 from bot.db import MediaKind, Repos
 from bot.services.errors import FileTooLarge, TooManyPixels, VideoTooLong, WrongFileType
 
 MB = 1024 * 1024
-LOCAL_SERVER_MAX_MB = 2000
-"""A local telegram-bot-api server hands over files up to 2000 MB."""
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"})

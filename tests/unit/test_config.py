@@ -10,6 +10,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.config import (
     ENV_PREFIX,
+    LOCAL_SERVER_MAX_MB,
     BotSettings,
     Settings,
     explain,
@@ -207,3 +208,16 @@ def test_settings_table_has_a_row_per_setting_and_shows_defaults() -> None:
     description = BotSettings.model_fields["token"].description
     assert description
     assert description in settings_table()
+
+
+def test_a_local_bot_api_server_lifts_the_file_limit_to_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.services.intake import IntakeLimits
+
+    assert IntakeLimits.from_settings(Settings()).max_mb == 20
+    monkeypatch.setenv("ARTISTO_BOT__API_LOCAL_MODE", "true")
+    local = IntakeLimits.from_settings(Settings())
+    assert (local.max_mb, local.max_bytes) == (LOCAL_SERVER_MAX_MB, LOCAL_SERVER_MAX_MB << 20)
+    description = BotSettings.model_fields["api_local_mode"].description
+    assert f"files up to {LOCAL_SERVER_MAX_MB} MB" in str(description)
