@@ -50,7 +50,8 @@ class WorkQueue:
 
     def __init__(self, size: int) -> None:
         self._sched: Scheduler[Job] = Scheduler(size)
-        self._lock = threading.RLock()  # settling runs callbacks that may come back here
+        self._lock = threading.Lock()
+        """Never held while a future is settled: its callbacks may come back here."""
         self._work = threading.Condition(self._lock)
         """Workers wait on it for requests."""
         self._clock = threading.Condition(self._lock)
@@ -123,19 +124,22 @@ class WorkQueue:
 
         The batch's futures are running from here on: ``cancel()`` no longer stops them.
         """
-        with self._lock:
-            while True:
+        while True:
+            with self._lock:
                 if self._stopping and not (self._drain and len(self._sched)):
                     return None
                 now = time.monotonic()
-                self._expire(now)
-                batch, wake_at = self._sched.take(now, max_batch=max_batch, max_wait=max_wait)
-                live = [r for r in batch if r.payload.future.set_running_or_notify_cancel()]
-                if live:
-                    self._running.update(live)
-                    return live
-                if not batch:
-                    self._work.wait(None if wake_at is None else max(0.0, wake_at - now))
+                overdue = self._overdue(now)
+                if not overdue:
+                    batch, wake_at = self._sched.take(now, max_batch=max_batch, max_wait=max_wait)
+                    live = [r for r in batch if r.payload.future.set_running_or_notify_cancel()]
+                    if live:
+                        self._running.update(live)
+                        return live
+                    if not batch:
+                        self._work.wait(None if wake_at is None else max(0.0, wake_at - now))
+                    continue
+            _time_out(overdue)
 
     def finished(self, batch: list[Request[Job]]) -> None:
         with self._lock:
@@ -144,27 +148,43 @@ class WorkQueue:
 
     def _watch(self) -> None:
         """The deadline thread's loop: sleep until the next deadline, fail what is due."""
-        with self._lock:
-            while not self._stopping or len(self._sched) or self._running:
+        while True:
+            with self._lock:
+                if self._stopping and not len(self._sched) and not self._running:
+                    return
                 now = time.monotonic()
-                self._expire(now)
-                due = self._next_deadline()
-                self._clock.wait(None if due is None else due - now)
+                overdue = self._overdue(now)
+                if not overdue:
+                    due = self._next_deadline()
+                    self._clock.wait(None if due is None else due - now)
+                    continue
+            _time_out(overdue)
 
-    def _expire(self, now: float) -> None:
-        """Fail the requests past their deadline: a queued one never runs, a running one is
-        answered now (its batch finishes, and its result is dropped)."""
-        for request in self._sched.expire(now):
-            settle(request, exc=JobTimeout("The request waited too long in the queue."))
+    def _overdue(self, now: float) -> list[tuple[Request[Job], JobTimeout]]:
+        """The requests past their deadline, each with its error: a queued one leaves the
+        queue and never runs; a running one is answered now (its batch finishes, and its
+        result is dropped)."""
+        overdue = [
+            (r, JobTimeout("The request waited too long in the queue."))
+            for r in self._sched.expire(now)
+        ]
         for request in self._running:
             if _live(request) and request.deadline is not None and request.deadline <= now:
                 budget = request.deadline - request.enqueued
-                settle(request, exc=JobTimeout(f"The request was not done within {budget:g} s."))
+                overdue.append(
+                    (request, JobTimeout(f"The request was not done within {budget:g} s."))
+                )
+        return overdue
 
     def _next_deadline(self) -> float | None:
         running = [r.deadline for r in self._running if _live(r) and r.deadline is not None]
         queued = self._sched.next_deadline()
         return min([*running, *([] if queued is None else [queued])], default=None)
+
+
+def _time_out(overdue: list[tuple[Request[Job], JobTimeout]]) -> None:
+    for request, exc in overdue:
+        settle(request, exc=exc)
 
 
 def _live(request: Request[Job]) -> bool:
