@@ -282,7 +282,7 @@ async def test_a_request_that_waits_past_its_timeout_never_runs() -> None:
     assert engine.markers() == [1, 3]
 
 
-async def test_the_worker_drops_an_overdue_request_even_before_the_caller_notices() -> None:
+async def test_an_overdue_request_never_runs_even_while_the_event_loop_is_blocked() -> None:
     engine = TinyEngine()
     engine.gate.clear()
     async with InferencePool(engine, config()) as pool:
@@ -290,8 +290,8 @@ async def test_the_worker_drops_an_overdue_request_even_before_the_caller_notice
         await engine_busy(engine)
         late = submit(pool, 2, user=2, timeout=0.05)
         await wait_until(lambda: pool.queue_depth == 1)
-        # Block the event loop, so that its timer cannot withdraw the request: the deadline
-        # passes, then the worker comes free and must reject the request on its own.
+        # Block the event loop: the deadline passes, then the worker comes free, and the pool
+        # alone must keep the request from running.
         time.sleep(0.1)  # noqa: ASYNC251
         engine.gate.set()
         time.sleep(0.1)  # noqa: ASYNC251
