@@ -28,10 +28,11 @@ BACKOFF_S = (0.2, 0.5, 1.0)
 
 
 def is_disconnect(exc: BaseException) -> bool:
-    """The connection broke (as opposed to a statement the database refused)."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, (OperationalError, InterfaceError, OSError, ConnectionError))
+    """The database connection broke or could not be made, as opposed to a statement the
+    database refused (which a second try would only repeat)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
 
 
 async def in_transaction(
@@ -46,7 +47,8 @@ async def in_transaction(
             async with sessions.begin() as session:
                 return await work(Repos(session))
         except Exception as exc:
-            if attempt + 1 == TRIES or not is_disconnect(exc):
+            # A raw OSError is the driver failing to connect at all: nothing else runs here.
+            if attempt + 1 == TRIES or not (is_disconnect(exc) or isinstance(exc, OSError)):
                 raise
             log.warning("db.retry", extra={"what": what, "try": attempt + 1, "error": repr(exc)})
             await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])

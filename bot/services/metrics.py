@@ -69,7 +69,7 @@ class BotMetrics:
         )
         self.requeued = Counter(
             "artisto_jobs_requeued",
-            "Jobs put back in the queue without spending a try: busy pool, shutdown.",
+            "Jobs put back in the queue without spending a try: busy pool, shutdown, database.",
             ["reason"],
             registry=r,
         )

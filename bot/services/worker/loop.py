@@ -3,9 +3,10 @@
 The database is the queue: the worker only ever holds jobs it claimed, each under a lease it
 renews (``lease``), and gives back what it cannot finish. It claims only jobs in the styles
 it has, so a worker without a new style leaves those jobs to one with it. At shutdown jobs
-still running go back to the queue without spending an attempt. So does a job that finds the
-inference pool full: the pool's ``QueueFull`` is a moment's overload, not the job's fault,
-so the job waits in the queue and the worker claims nothing for ``busy_retry_s``.
+still running go back to the queue without spending an attempt. So does a job whose database
+connection broke under it, and a job that finds the inference pool full: the pool's
+``QueueFull`` is a moment's overload, not the job's fault, so the job waits in the queue and
+the worker claims nothing for ``busy_retry_s``.
 
 A signal wakes the loop when a job is queued anywhere in the fleet; without one it looks at
 the queue every ``poll_interval_s``. A cancel signal for a job it runs stops that job.
@@ -39,7 +40,7 @@ from bot.services.outputs import ResultFiles
 from bot.services.signals import MOVED, QUEUED, Signal, Signals
 from bot.services.status import StatusBoard
 from bot.services.worker.lease import Lease, LeaseKeeper
-from bot.services.worker.runner import JobRunner
+from bot.services.worker.runner import DatabaseAway, JobRunner
 from inference.pool import InferencePool
 from inference.registry import StyleRegistry
 
@@ -271,6 +272,9 @@ class JobWorker:
         except QueueFull:
             self._resume_at = time.monotonic() + self.config.busy_retry_s
             await self._release(claim, "busy")
+        except DatabaseAway as exc:
+            log.warning("job.database_away", extra={"job_id": job.id, "error": str(exc)[:300]})
+            await self._release(claim, "database")
 
     async def _release(self, claim: Claim, reason: str) -> None:
         """Shutdown or a full pool: back to the queue at once, the attempt not counted."""

@@ -5,7 +5,8 @@ kind -> result stored (its file_id is the cache) -> status message deleted. A fa
 recorded with its reason category and told to the user, if the job is still this worker's;
 a cancel by the user is told on the status message; a job found to be someone else's at the
 fence ends without a word. What concerns the claim itself (a shutdown, a full pool, a lost
-lease) is left to the caller: ``asyncio.CancelledError`` and ``QueueFull`` pass through.
+lease, the database away) is left to the caller: ``asyncio.CancelledError``, ``QueueFull``
+and ``DatabaseAway`` pass through.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from artisto.errors import ArtistoError, JobTimeout, QueueFull
 from bot.config import Settings
 from bot.db import Job, Repos
-from bot.db.retry import in_transaction
+from bot.db.retry import in_transaction, is_disconnect
 from bot.services.apology import apologise
 from bot.services.delivery import CHAT_ACTION, RESULT_KIND
 from bot.services.errors import UserBlockedBot
@@ -44,6 +45,11 @@ from inference.pool import InferencePool
 from inference.registry import StyleRegistry
 
 log = logging.getLogger(__name__)
+
+
+class DatabaseAway(Exception):
+    """The database connection broke under the job: not the job's fault, so it goes back to
+    the queue rather than failing."""
 
 
 class JobRunner:
@@ -96,6 +102,8 @@ class JobRunner:
         except ArtistoError as exc:
             await self._fail(job, lease, run, exc)
         except Exception as exc:
+            if is_disconnect(exc):
+                raise DatabaseAway(str(exc)) from exc
             log.exception("job.crashed", extra={"job_id": job.id})
             await self._fail(job, lease, run, exc)
 
