@@ -261,8 +261,9 @@ class InferencePool:
         is failed or closing, ``ValueError`` for malformed frames. The future fails with
         ``JobTimeout`` when ``timeout`` seconds (default ``job_timeout_s``) pass before the
         answer (a request still queued then never runs), or with whatever the engine raised
-        for these frames (``UnknownStyle``...). ``future.cancel()`` withdraws a request that
-        has not started; one already running finishes, and ``cancel()`` says False.
+        for these frames (``UnknownStyle``...). ``future.cancel()`` ends the wait at once, as
+        the deadline does: a request that has not started never runs, one already running
+        finishes with its batch and its answer is dropped.
         """
         frames = _check_frames(frames)
         budget = self.config.job_timeout_s if timeout is None else timeout
@@ -296,7 +297,7 @@ class InferencePool:
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Frames:
         """``submit``, awaited on the event loop, with the same errors. Cancelling the
-        awaiting task cancels the request's future, so one still queued never runs."""
+        awaiting task cancels the request's future."""
         future = self.submit(style, frames, user_id=user_id, priority=priority, timeout=timeout)
         return await asyncio.wrap_future(future)
 

@@ -83,7 +83,8 @@ class WorkQueue:
     def push(self, request: Request[Job]) -> bool:
         """Queue a request (``QueueFull`` when there is no room); False once closed.
 
-        Cancelling its future withdraws it while it waits, and frees its place at once.
+        Cancelling its future ends the wait for it at once: a waiting request leaves the queue
+        (and frees its place), a running one finishes with its batch, its answer dropped.
         """
         with self._lock:
             if not self._accepting:
@@ -103,6 +104,7 @@ class WorkQueue:
         if future.cancelled():
             with self._lock:
                 self._sched.remove(request)
+            future.set_running_or_notify_cancel()  # wakes concurrent.futures.wait() callers
 
     def close(self, *, drain: bool) -> list[Request[Job]]:
         """Stop accepting and wake the threads; the workers finish what waits if ``drain``,
@@ -120,10 +122,7 @@ class WorkQueue:
             self._deadlines.join()
 
     def take(self, *, max_batch: int, max_wait: float) -> list[Request[Job]] | None:
-        """Block until there is a batch for a worker; None when the queue closes.
-
-        The batch's futures are running from here on: ``cancel()`` no longer stops them.
-        """
+        """Block until there is a batch for a worker; None when the queue closes."""
         while True:
             with self._lock:
                 if self._stopping and not (self._drain and len(self._sched)):
@@ -132,7 +131,7 @@ class WorkQueue:
                 overdue = self._overdue(now)
                 if not overdue:
                     batch, wake_at = self._sched.take(now, max_batch=max_batch, max_wait=max_wait)
-                    live = [r for r in batch if r.payload.future.set_running_or_notify_cancel()]
+                    live = [r for r in batch if _live(r)]
                     if live:
                         self._running.update(live)
                         return live

@@ -249,7 +249,7 @@ class _Batches:
                 self._waiting = None
 
     def cancel(self) -> None:
-        """Stop the pipeline; a batch already running finishes, one still queued never runs."""
+        """Stop the pipeline now; the batch waited for never runs if it has not started."""
         with self._lock:
             self.cancelled.set()
             if self._waiting is not None:

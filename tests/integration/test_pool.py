@@ -12,7 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -512,12 +512,27 @@ async def test_cancelling_a_queued_future_withdraws_it_and_frees_its_place() -> 
                 pool.submit("ink", frames(3), user_id=3)
             assert queued.cancel() and pool.queue_depth == 0
             replacement = pool.submit("ink", frames(4), user_id=3)
-            assert not running.cancel()  # it has started: it finishes
         finally:
             engine.gate.set()
         assert answer(running).shape == answer(replacement).shape == (1, SIZE, SIZE, 3)
     assert queued.cancelled()
     assert engine.markers() == [1, 4]
+
+
+async def test_cancelling_a_running_future_ends_the_wait_and_the_batch_finishes() -> None:
+    engine = TinyEngine()
+    engine.gate.clear()
+    async with InferencePool(engine, config()) as pool:
+        try:
+            running = pool.submit("ink", frames(1), user_id=1)
+            await engine_busy(engine)
+            assert running.cancel()
+            done, _ = wait([running], timeout=1)  # woken at once, the engine still held
+            assert done == {running} and running.cancelled() and pool.in_flight == 1
+        finally:
+            engine.gate.set()
+        assert answer(pool.submit("ink", frames(2), user_id=1)).shape == (1, SIZE, SIZE, 3)
+    assert engine.markers() == [1, 2]
 
 
 async def test_a_future_fails_at_its_deadline_while_the_worker_is_still_busy() -> None:
