@@ -58,6 +58,9 @@ UPDATE_IDS_KEPT = timedelta(days=2)
 """Telegram redelivers an unconfirmed update within hours; older ids need not be remembered."""
 PACE_KEPT = timedelta(hours=1)
 """A chat's send pace older than this constrains nothing."""
+PACE_CONNECTIONS = 4
+"""The send pace has connections of its own: a sender may hold one of the main pool (a
+job's first status is written inside its transaction) while it waits for its turn."""
 POLLING_CONCURRENCY = 32
 """Updates handled at once; the heavy work is in the worker, so handlers are short."""
 
@@ -151,8 +154,15 @@ class ArtistoApp:
             url, echo=settings.db.echo, application_name=name
         )
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.db_engine)
+        self.pace_engine: AsyncEngine | None = None
+        if self.shared_db:
+            self.pace_engine = create_engine(
+                url, application_name=f"{name}-pace", pool_size=PACE_CONNECTIONS
+            )
         self.bot = create_bot(
-            settings, self.options.retry, pace=self.sessions if self.shared_db else None
+            settings,
+            self.options.retry,
+            pace=create_session_factory(self.pace_engine) if self.pace_engine else None,
         )
         self.signals = Signals(self.db_engine, url, lead=role.receives_updates, name=name)
         self.status = StatusBoard(self.bot, self.options.status_interval_s)
@@ -310,5 +320,7 @@ class ArtistoApp:
         if self.pool is not None:
             await self.pool.aclose()
         await self.bot.session.close()
+        if self.pace_engine is not None:
+            await self.pace_engine.dispose()
         await self.db_engine.dispose()
         log.info("app.stopped")

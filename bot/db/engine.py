@@ -66,22 +66,26 @@ def create_engine(
     echo: bool = False,
     sqlite_foreign_keys: bool = True,
     application_name: str | None = None,
+    pool_size: int | None = None,
 ) -> AsyncEngine:
     """An engine for ``url``; a SQLite file's folder is created if missing.
 
     ``sqlite_foreign_keys=False`` is for migrations only: Alembic's batch mode rebuilds a
     SQLite table by copy-and-rename, which enforced foreign keys would block or cascade.
     ``application_name`` names the connections in PostgreSQL's ``pg_stat_activity``, so an
-    operator sees which part of the fleet holds which.
+    operator sees which part of the fleet holds which; ``pool_size`` caps a PostgreSQL pool
+    at that many connections (SQLAlchemy's default otherwise).
     """
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite":
         settings = {"application_name": application_name} if application_name else {}
+        pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
         return _create_async_engine(
             parsed,
             echo=echo,
             pool_pre_ping=True,
             connect_args={"server_settings": settings},
+            **pool,
         )
 
     if sqlite3.sqlite_version_info < SQLITE_MIN_VERSION:

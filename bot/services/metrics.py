@@ -99,7 +99,8 @@ class BotMetrics:
         )
         self.deliveries_fenced = Counter(
             "artisto_deliveries_fenced",
-            "Results held back at the lease check: the job was no longer this worker's.",
+            "Results held back at the lease check: the job was cancelled meanwhile, or put back "
+            "and no longer this worker's.",
             registry=r,
         )
         self.delivery_retries = Counter(

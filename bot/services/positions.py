@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 REFRESH_LIMIT = 20
 """Queued jobs, from the head of the queue, whose position is kept current."""
+EDITS_AT_ONCE = 4
+"""Position edits under way at once: each holds a database connection (and its job's row)
+until Telegram answers, and the bot's handlers need connections too."""
 
 
 def while_queued(
@@ -63,6 +66,7 @@ class QueuePositions:
         """job id -> the place last shown, for the jobs at the head of the queue."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._editing = asyncio.Semaphore(EDITS_AT_ONCE)
         signals.subscribe(self._heard)
 
     def _heard(self, signal: Signal) -> None:
@@ -90,6 +94,16 @@ class QueuePositions:
             except Exception:
                 log.warning("positions.refresh_failed", exc_info=True)
 
+    def _guard(self, job_id: int) -> Callable[[], AbstractAsyncContextManager[bool]]:
+        hold = while_queued(self.sessions, job_id)
+
+        @asynccontextmanager
+        async def guard() -> AsyncIterator[bool]:
+            async with self._editing, hold() as allowed:
+                yield allowed
+
+        return guard
+
     async def refresh(self) -> None:
         if not self.signals.leading:
             self._shown.clear()  # another process writes them; start afresh if this leads
@@ -106,7 +120,7 @@ class QueuePositions:
                     MessageRef(job.chat_id, job.status_message_id),
                     texts.queued(ahead),
                     status_keyboard(job.id, texts),
-                    guard=while_queued(self.sessions, job.id),
+                    guard=self._guard(job.id),
                 )
         waiting = {job.id for job in head}
         self._shown = {job_id: at for job_id, at in self._shown.items() if job_id in waiting}

@@ -4,10 +4,10 @@ kept for "Original quality".
 
 The fence: immediately before the send, one transaction checks that this worker's claim
 still holds the job and records that its result is on its way (``delivering_at``, a lease
-renewed for the send). A worker whose job was put back and taken by another sends nothing
-and records nothing. What remains is the window between that check and Telegram's answer
-to the send (timed in ``artisto_delivery_window_seconds``): a worker that dies in it, or
-loses the database until its lease lapses, leaves a job that comes back with
+renewed for the send). A worker whose job was put back and taken by another, or cancelled,
+sends nothing and records nothing. What remains is the window between that check and
+Telegram's answer to the send (timed in ``artisto_delivery_window_seconds``): a worker that
+dies in it, or loses the database until its lease lapses, leaves a job that comes back with
 ``delivering_at`` set; its next try sends again (``artisto_delivery_retries_total``), since a
 result sent twice is better than one never sent. A send that outlasts the lease it was
 given is counted too (``artisto_delivery_window_overruns_total``): another worker may have
@@ -36,7 +36,8 @@ from bot.services.worker.claimed import ClaimedJob, stage
 
 
 class LeaseLost(Exception):
-    """The fence found the job no longer this worker's: nothing is sent or recorded."""
+    """The fence found the job no longer this worker's to finish (put back, or cancelled):
+    nothing is sent or recorded."""
 
 
 async def send(bot: Bot, run: ClaimedJob, output: Path) -> Sent:

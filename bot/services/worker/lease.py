@@ -3,9 +3,10 @@ that puts back the jobs of workers that went silent, wherever they ran.
 
 Every ``lease_s / 3`` the keeper renews the leases of the jobs this worker runs, in one
 statement. A job missing from the answer was cancelled (its task is stopped and the user
-told) or was put back after the lease lapsed (its task is stopped without a word: another
-worker has it now). Each tick also sweeps the whole queue for lapsed leases, so a dead
-worker's jobs come back within a lease and a tick, whoever notices first.
+told), or was put back after the lease lapsed (its task is stopped without a word: another
+worker has it now), or has just been finished by its own task (left alone). Each tick also
+sweeps the whole queue for lapsed leases, so a dead worker's jobs come back within a lease
+and a tick, whoever notices first.
 
 Between renewals the worker trusts its lease by its own clock (``Lease.held``): a worker
 stalled past its lease stops showing progress before it even asks.
@@ -23,7 +24,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import JobStatus, Repos
+from bot.db import Job, JobStatus, Repos
 from bot.db.repositories import Claim
 from bot.db.retry import in_transaction
 
@@ -101,15 +102,18 @@ class LeaseKeeper:
         claims = [lease.claim for lease in leases.values()]
         lease = timedelta(seconds=self.lease_s)
 
-        async def renew(repos: Repos) -> tuple[set[int], dict[int, JobStatus]]:
+        async def renew(repos: Repos) -> tuple[set[int], list[Job]]:
             held = await repos.leases.renew(claims, lease)
-            gone = [job_id for job_id in leases if job_id not in held]
-            return held, {job.id: job.status for job in await repos.jobs.get_many(gone)}
+            return held, await repos.jobs.get_many([i for i in leases if i not in held])
 
         held, gone = await in_transaction(self.sessions, renew, what="lease.renew")
         for job_id, current in leases.items():
             if job_id in held:
                 current.held_until = asked + self.lease_s
-        for job_id, status in gone.items():
-            log.info("lease.lost", extra={"job_id": job_id, "status": status.value})
-            self.lost(job_id, status == JobStatus.CANCELLED)
+        for job in gone:
+            ended = job.status in (JobStatus.DONE, JobStatus.FAILED)
+            if ended and Claim.of(job) == leases[job.id].claim:
+                continue  # done or failed by its own task, which is ending
+            cancelled = job.status == JobStatus.CANCELLED
+            log.info("lease.lost", extra={"job_id": job.id, "status": job.status.value})
+            self.lost(job.id, cancelled)
