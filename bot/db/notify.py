@@ -94,6 +94,7 @@ class PgListener:
                     await asyncio.wait_for(closed.wait(), KEEPALIVE_S)
                 if not closed.is_set():
                     await connection.execute("SELECT 1", timeout=KEEPALIVE_S)
+            log.warning("listen.lost", extra={"channel": self.channel, "error": "closed"})
         finally:
             connection.terminate()
 
