@@ -73,6 +73,11 @@ class JobService:
         self.limits = limits
         self.signals = signals
 
+    @property
+    def shared(self) -> bool:
+        """Other processes work on the same queue (PostgreSQL)."""
+        return self.signals.shared
+
     async def request(
         self,
         *,

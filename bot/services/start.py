@@ -42,9 +42,16 @@ async def start_job(
     stays for a later try. Raises ``NotAllowed`` for a stale or foreign media."""
 
     async def announce(job: Job, ahead: int) -> None:
+        """Inside the job's transaction. Alone on SQLite, the process only schedules the edit
+        on its board, which orders it before any later one for that message, so SQLite's one
+        write lock never waits on Telegram; in a fleet the edit is made before the commit."""
+        text, markup = texts.queued(ahead), status_keyboard(job.id, texts)
+        if not jobs.shared:
+            status.update(keyboard, text, markup)
+            return
         try:
             async with asyncio.timeout(ANNOUNCE_TIMEOUT_S):
-                await status.show(keyboard, texts.queued(ahead), status_keyboard(job.id, texts))
+                await status.show(keyboard, text, markup)
         except TimeoutError:
             log.warning("job.announce_slow", extra={"job_id": job.id})
 
