@@ -5,10 +5,9 @@ on a new SQLite file, and on PostgreSQL (the server at ``ARTISTO_TEST_POSTGRES``
 database that belongs to this pytest process and whose schema is wiped before each test.
 So tests never see each other's rows, even from another pytest run at the same time. A test
 of what only PostgreSQL does (several processes on one queue) takes ``pg_url`` instead. The
-PostgreSQL cases are marked ``postgres``. When the server does not answer they fail in CI
-(``CI`` set, as ``.ci/run`` does): every machine of this project runs PostgreSQL, so its
-absence there is a broken machine, not a reason to test less. Elsewhere they are skipped,
-with the reason.
+PostgreSQL cases are marked ``postgres``. When the server does not answer they fail, with
+a message saying where it was looked for and how to point the tests elsewhere: every machine
+of this project runs PostgreSQL, so its absence is a broken machine, not a reason to test less.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -58,14 +57,12 @@ def _postgres_unavailable() -> str | None:
     try:
         _in_own_loop(_execute(POSTGRES_URL, "SELECT 1"))
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        return f"PostgreSQL at {POSTGRES_URL} does not answer ({exc!r}); start it to run this case"
+        return (
+            f"PostgreSQL at {POSTGRES_URL} does not answer ({exc!r}): start the server, or "
+            "point ARTISTO_TEST_POSTGRES=postgresql+asyncpg://USER@HOST:PORT/DB at one "
+            "(deselect these cases with -m 'not postgres')"
+        )
     return None
-
-
-def _without_postgres(reason: str) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +71,7 @@ def _postgres_database() -> Iterator[str]:
     the end; each test wipes its schema instead of paying for a new database."""
     reason = _postgres_unavailable()
     if reason is not None:
-        _without_postgres(reason)
+        pytest.fail(reason, pytrace=False)
     name = f"artisto_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     _in_own_loop(_execute(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
     try:

@@ -40,7 +40,13 @@ def test_two_setup_commands_that_the_makefile_has() -> None:
         assert re.search(rf"(?m)^{target}:", makefile), target
     assert "python3-venv" in README
     assert re.search(r"Python 3\.11 or newer", README)
-    assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_ci_runs_the_readmes_test_command_and_nothing_else() -> None:
+    """What CI checks is what a developer's `make test` checks: no variable, no extra step."""
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    commands = [line for line in lines if line.strip() and not line.startswith("#")]
+    assert commands == ["set -euo pipefail", 'cd "$(dirname "$0")/.."', "make test"]
 
 
 def test_every_subcommand_is_documented() -> None:
