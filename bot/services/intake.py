@@ -13,9 +13,7 @@ from pathlib import PurePath
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-# LOCAL_SERVER_MAX_MB re-exported: the worker's upload limit reads it from here.
-from bot.config import LOCAL_SERVER_MAX_MB as LOCAL_SERVER_MAX_MB
-from bot.config import Settings
+from bot.config import LOCAL_SERVER_MAX_MB, Settings
 from bot.db import MediaKind, Repos
 from bot.services.errors import FileTooLarge, TooManyPixels, VideoTooLong, WrongFileType
 

@@ -7,8 +7,7 @@ result when it is over the upload limit.
 The stylize function is synchronous on a (N, H, W, 3) uint8 batch. For callers on an event
 loop, ``stylize_video_pooled`` runs the same pipeline in a worker thread that hands each batch
 to a thread-side submit (``InferencePool.submit``) and waits for its future there, so the loop
-takes no part in a batch; ``stylize_video_async`` does the same for a coroutine stylize, whose
-every batch then makes a round trip through the loop.
+takes no part in a batch.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,6 @@ __all__ = [
     "VideoResult",
     "probe_video",
     "stylize_video",
-    "stylize_video_async",
     "stylize_video_pooled",
 ]
 
@@ -194,35 +192,6 @@ async def stylize_video_pooled(
         with contextlib.suppress(Exception):
             await asyncio.wait([worker])
         raise
-
-
-async def stylize_video_async(
-    src: Path,
-    dst: Path,
-    stylize: Callable[[np.ndarray], Awaitable[np.ndarray]],
-    *,
-    kind: VideoKind = "video",
-    options: VideoOptions | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-) -> VideoResult:
-    """``stylize_video_pooled`` for a coroutine ``stylize``: each batch is run on this event
-    loop, a round trip from the pipeline's thread and back."""
-    loop = asyncio.get_running_loop()
-
-    def submit(frames: np.ndarray) -> concurrent.futures.Future[np.ndarray]:
-        return asyncio.run_coroutine_threadsafe(_awaited(stylize, frames), loop)
-
-    return await stylize_video_pooled(
-        src, dst, submit, kind=kind, options=options, progress=progress, cancel=cancel
-    )
-
-
-async def _awaited(
-    stylize: Callable[[np.ndarray], Awaitable[np.ndarray]], frames: np.ndarray
-) -> np.ndarray:
-    """Call ``stylize`` on the event loop's own thread, where its awaitable belongs."""
-    return await stylize(frames)
 
 
 class _Batches:

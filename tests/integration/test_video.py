@@ -28,7 +28,6 @@ from inference.media.video import (
     VideoLimits,
     VideoOptions,
     stylize_video,
-    stylize_video_async,
     stylize_video_pooled,
 )
 from inference.media.video_shrink import shrink_to_fit
@@ -344,51 +343,6 @@ def test_a_stylize_returning_the_wrong_shape_is_a_clear_error(tmp_path: Path, ou
     with pytest.raises(ValueError, match="stylize returned"):
         stylize_video(src, out, lambda f: f[:, :10])
     assert list(tmp_path.glob("out*")) == []
-
-
-# --- async bridge ------------------------------------------------------------------------
-
-
-async def test_async_stylize_runs_on_the_loop_and_reports_progress_there(
-    tmp_path: Path, out: Path
-) -> None:
-    src = fx.make_clip(tmp_path / "in.mp4", seconds=1.0, audio="aac")
-    loop_thread = threading.get_ident()
-    seen_threads: set[int] = set()
-    progress: list[tuple[int, int]] = []
-
-    async def pool_stylize(frames: np.ndarray) -> np.ndarray:
-        seen_threads.add(threading.get_ident())
-        await asyncio.sleep(0)
-        return invert(frames)
-
-    def on_progress(done: int, total: int) -> None:
-        seen_threads.add(threading.get_ident())
-        progress.append((done, total))
-
-    result = await stylize_video_async(src, out, pool_stylize, progress=on_progress)
-    await asyncio.sleep(0)  # the last progress call was scheduled from the worker thread
-    assert result.frames == 10 and streams(out).audio == "aac"
-    assert seen_threads == {loop_thread}
-    assert progress[-1] == (10, 10)
-
-
-async def test_cancelling_the_async_task_stops_the_worker(tmp_path: Path, out: Path) -> None:
-    src = fx.make_clip(tmp_path / "in.mp4", seconds=3.0, fps=10)
-    started = asyncio.Event()
-
-    async def stuck(frames: np.ndarray) -> np.ndarray:
-        started.set()
-        await asyncio.sleep(3600)
-        return frames
-
-    task = asyncio.create_task(stylize_video_async(src, out, stuck))
-    await asyncio.wait_for(started.wait(), 5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(task, 5)
-    assert await asyncio.to_thread(lambda: sorted(tmp_path.glob("out*"))) == []
-    assert {t.name for t in threading.enumerate()}.isdisjoint({"video-decode", "video-encode"})
 
 
 # --- through the inference pool, from the pipeline's thread ---------------------------------

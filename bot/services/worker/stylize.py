@@ -5,16 +5,14 @@ settings and every forward pass through the shared inference pool."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from bot.config import Settings
+from bot.config import LOCAL_SERVER_MAX_MB, Settings
 from bot.db import MediaKind, ResultKind
-from bot.services.intake import LOCAL_SERVER_MAX_MB, MB, IntakeLimits
+from bot.services.intake import MB, IntakeLimits
 from bot.services.worker.claimed import ClaimedJob
-from inference.media.video import VideoKind, VideoLimits, VideoOptions, stylize_video_async
+from inference.media.video import VideoKind, VideoLimits, VideoOptions, stylize_video_pooled
 from inference.photo import PhotoOptions, stylize_photo_async
 from inference.pool import InferencePool, Priority
 from inference.registry import StylePack
@@ -25,7 +23,6 @@ VIDEO_KIND: dict[MediaKind, VideoKind] = {
     MediaKind.ANIMATION: "animation",
     MediaKind.VIDEO_NOTE: "video_note",
 }
-AsyncStylize = Callable[[np.ndarray], Awaitable[np.ndarray]]
 Progress = Callable[[int, int], None]
 """Called with (frames done, frames in all) after each batch of a video."""
 
@@ -60,6 +57,9 @@ def video_options(settings: Settings, intake: IntakeLimits) -> VideoOptions:
 
 
 class Stylist:
+    """Every forward pass goes through the pool, queued as the job's user (fairness) and kind
+    (a photo before a video's frames)."""
+
     def __init__(self, pool: InferencePool, settings: Settings, intake: IntakeLimits) -> None:
         self.pool = pool
         self.settings = settings
@@ -69,28 +69,29 @@ class Stylist:
         """A PNG sent as a file comes back as a PNG; everything else as a JPEG."""
         png = run.kind == ResultKind.DOCUMENT and run.media.mime_type == "image/png"
         options = photo_options(self.settings, run.pack, png=png)
-        result = await stylize_photo_async(source, self._stylizer(run, Priority.PHOTO), options)
+        job = run.job
+        result = await stylize_photo_async(
+            source,
+            lambda frames: self.pool.stylize(
+                job.style, frames, user_id=job.user_id, priority=Priority.PHOTO
+            ),
+            options,
+        )
         output = folder / ("result.png" if png else "result.jpg")
         await asyncio.to_thread(output.write_bytes, result.data)
         return output
 
     async def video(self, run: ClaimedJob, source: Path, folder: Path, progress: Progress) -> Path:
         output = folder / "result.mp4"
-        await stylize_video_async(
+        job = run.job
+        await stylize_video_pooled(
             source,
             output,
-            self._stylizer(run, Priority.VIDEO),
+            lambda frames: self.pool.submit(
+                job.style, frames, user_id=job.user_id, priority=Priority.VIDEO
+            ),
             kind=VIDEO_KIND[run.media.kind],
             options=video_options(self.settings, self.intake),
             progress=progress,
         )
         return output
-
-    def _stylizer(self, run: ClaimedJob, priority: Priority) -> AsyncStylize:
-        """Frames through the pool, queued as this job's user (fairness) and kind."""
-        job = run.job
-
-        def stylize(frames: np.ndarray) -> Awaitable[np.ndarray]:
-            return self.pool.stylize(job.style, frames, user_id=job.user_id, priority=priority)
-
-        return stylize
