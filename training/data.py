@@ -62,23 +62,25 @@ class PhotoCrops:
     def __len__(self) -> int:
         return len(self.photos)
 
-    def crop(self) -> torch.Tensor:
-        photo = self.rng.choice(self.photos)
+    def crop(self, rng: random.Random | None = None) -> torch.Tensor:
+        """A random crop; ``rng`` draws it instead of the run's own sequence."""
+        rng = rng or self.rng
+        photo = rng.choice(self.photos)
         w, h = photo.size
         short = min(w, h)
-        side = int(short * self.rng.uniform(0.45, 1.0))
+        side = int(short * rng.uniform(0.45, 1.0))
         side = max(side, min(short, self.size // 2))
-        x = self.rng.randint(0, w - side)
-        y = self.rng.randint(0, h - side)
+        x = rng.randint(0, w - side)
+        y = rng.randint(0, h - side)
         patch = photo.resize(
             (self.size, self.size), Image.Resampling.BICUBIC, (x, y, x + side, y + side)
         )
-        if self.rng.random() < 0.5:
+        if rng.random() < 0.5:
             patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return to_tensor(patch)
 
-    def batch(self, n: int) -> torch.Tensor:
-        return torch.stack([self.crop() for _ in range(n)])
+    def batch(self, n: int, rng: random.Random | None = None) -> torch.Tensor:
+        return torch.stack([self.crop(rng) for _ in range(n)])
 
     def state(self) -> object:
         return self.rng.getstate()

@@ -27,18 +27,41 @@ def style_loss(
     output_features: dict[str, torch.Tensor],
     style_grams: dict[str, torch.Tensor],
     style_ids: torch.Tensor | None = None,
+    photo_distances: dict[str, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Mean over layers and samples of each sample's Gram error relative to its painting's
-    Gram energy. ``style_grams`` holds one Gram per painting, (S, C, C) for each layer;
-    ``style_ids`` picks each sample's painting (the first for every sample when None)."""
+    """The style term, averaged over layers. ``style_grams`` holds one Gram per painting,
+    (S, C, C) for each layer; ``style_ids`` picks each sample's painting (the first for every
+    sample when None).
+
+    Without ``photo_distances``: each sample's Gram error relative to its painting's Gram
+    energy. With them (per layer, (S,): the training photos' mean squared Gram distance from
+    each painting), the style score's own formula: per layer, log10 of the batch's mean
+    distance over the photos' own, so that every layer counts as the score counts it.
+    """
     total = torch.zeros((), device=next(iter(style_grams.values())).device)
     for name, targets in style_grams.items():
         g = gram(output_features[name])
         ids = style_ids if style_ids is not None else torch.zeros(len(g), dtype=torch.long)
-        target = targets[ids.to(targets.device)]
-        energy = target.pow(2).mean(dim=(1, 2)).clamp_min(1e-12)
-        total = total + ((g - target).pow(2).mean(dim=(1, 2)) / energy).mean()
+        ids = ids.to(targets.device)
+        target = targets[ids]
+        error = (g - target).pow(2).mean(dim=(1, 2))
+        if photo_distances is None:
+            total = total + (error / target.pow(2).mean(dim=(1, 2)).clamp_min(1e-12)).mean()
+        else:
+            ratio = error / photo_distances[name][ids].clamp_min(1e-20)
+            total = total + ratio.mean().clamp_min(1e-6).log10()
     return total / len(style_grams)
+
+
+def photo_distances(
+    photo_grams: dict[str, torch.Tensor], style_grams: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Per layer and painting, the mean squared Gram distance of photos (N, C, C) from each
+    painting (S, C, C): the yardstick of the score-shaped style term, (S,) per layer."""
+    return {
+        name: (photo_grams[name][None] - targets[:, None]).pow(2).mean(dim=(2, 3)).mean(dim=1)
+        for name, targets in style_grams.items()
+    }
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:

@@ -116,6 +116,10 @@ class Recipe(_Section):
         "relu3_3",
         "relu4_3",
     )
+    style_loss: Literal["relative", "score"] = "relative"
+    """relative: each layer's Gram error over the painting's Gram energy (the deepest layer,
+    furthest from any photo, then dominates). score: per layer, log10 of the Gram distance over
+    the training photos' own distance from the painting, as the style score counts it."""
     stability_on: bool = True
     work_side: Annotated[int, Field(ge=64)] = 512
     """Longest side the shipped generator works at (strokes keep their scale on big photos)."""

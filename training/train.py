@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from training.losses import (
     gram,
     motion_stability,
     noise_stability,
+    photo_distances,
     style_loss,
     total_variation,
 )
@@ -148,6 +150,7 @@ class Trainer:
         ]
         self.style_grams = self._painting_grams()
         self.data = PhotoCrops(job.data_dir, r.size, seed=r.seed)
+        self.photo_distances = self._photo_distances() if r.style_loss == "score" else None
         self.val_images = [
             crop_to_multiple_of_4(load_photo(p, 256)) for p in pick_validation(job.val_dir)
         ]
@@ -168,6 +171,15 @@ class Trainer:
             name: torch.cat([gram(feats[name]) for feats in per_painting])
             for name in self.recipe.style_layers
         }
+
+    @torch.no_grad()
+    def _photo_distances(self, crops: int = 32) -> dict[str, torch.Tensor]:
+        """The training photos' mean Gram distance from each painting, on fixed crops drawn
+        with a generator of their own (the run's crop sequence stays as it was)."""
+        batch = self.data.batch(crops, random.Random(self.recipe.seed + 7)).to(self.device)
+        feats = self.vgg(batch)
+        grams: dict[str, torch.Tensor] = {n: gram(feats[n]) for n in self.recipe.style_layers}
+        return photo_distances(grams, self.style_grams)
 
     def generate(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.net(x, ids) if self.styles > 1 else self.net(x)
@@ -248,7 +260,7 @@ class Trainer:
                 target = self.vgg(x, until=r.content_layer)[r.content_layer]
         feats = {k: v.float() for k, v in feats.items()}
         l_content = content_loss(feats[r.content_layer], target.float())
-        l_style = style_loss(feats, self.style_grams, ids)
+        l_style = style_loss(feats, self.style_grams, ids, self.photo_distances)
         l_tv = total_variation(y)
         total = (
             w.content * l_content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from training.losses import (
@@ -9,6 +10,7 @@ from training.losses import (
     gram,
     motion_stability,
     noise_stability,
+    photo_distances,
     style_loss,
     total_variation,
 )
@@ -54,6 +56,17 @@ def test_style_loss_takes_each_samples_own_painting() -> None:
     batch = {k: torch.cat([second[k], first[k]]) for k in first}
     assert style_loss(batch, grams, torch.tensor([1, 0])) == 0
     assert style_loss(batch, grams, torch.tensor([0, 1])) > 0
+
+
+def test_the_score_shaped_style_term_is_zero_for_the_photos_and_floored_at_the_painting() -> None:
+    photos = {"a": torch.rand(3, 4, 6, 6), "b": torch.rand(3, 8, 3, 3)}
+    painting = {k: v[:1].flip(-1) ** 3 for k, v in photos.items()}
+    grams = {k: gram(v) for k, v in painting.items()}
+    distances = photo_distances({k: gram(v) for k, v in photos.items()}, grams)
+    assert float(style_loss(photos, grams, None, distances)) == pytest.approx(0.0, abs=1e-6)
+    assert float(style_loss(painting, grams, None, distances)) == pytest.approx(-6.0)
+    halfway = {k: (v + painting[k]) / 2 for k, v in photos.items()}
+    assert -6.0 < float(style_loss(halfway, grams, None, distances)) < 0.0
 
 
 def test_total_variation_of_flat_and_striped_images() -> None:
