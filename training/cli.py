@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 import torch
 from PIL import Image
 
 from artisto.errors import ArtistoError
-from inference.photo import BatchStylizer
 from training.catalog import painting_info
 from training.checkpoint import CHECKPOINT_FILE, load_run_nets
-from training.data import SHARED_DATA, image_files
-from training.evaluate import evaluate, torch_generator
+from training.data import SHARED_DATA
+from training.measure import Measurement
 from training.recipe import Recipe, RecipeError
-from training.style_eval import (
-    gatys_ceiling,
-    product_pairs,
-    report_photos,
-    style_report,
-    torch_stylizer,
-)
-from training.style_strength import STYLE_LAYERS
-from training.train import Painting, TrainJob, pick_validation, train
-from training.vgg import VGG16Features
-from training.vgg_weights import load_vgg16_state
-
-log = logging.getLogger(__name__)
+from training.style_eval import torch_stylizer
+from training.train import Painting, TrainJob, train
 
 
 def _default_data(sub: str) -> Path:
@@ -98,66 +85,39 @@ def train_command(args: argparse.Namespace, cache_dir: Path) -> int:
 def eval_command(args: argparse.Namespace, styles_dir: Path | None, cache_dir: Path) -> int:
     """Measure a style pack (figures written into its style.toml), or each style of a run
     folder's current checkpoint (figures printed: a run in progress has no pack yet)."""
-    from inference.cli import photo_generator
     from inference.registry import StyleRegistry, load_pack, update_metrics
 
+    measurement = Measurement(
+        cache_dir=cache_dir,
+        data=args.data or SHARED_DATA,
+        photos=args.photos,
+        val=args.val,
+        video=args.video,
+        size=args.size,
+        ceiling=not args.no_ceiling,
+    )
     candidate = Path(args.style)
     if (candidate / CHECKPOINT_FILE).is_file() and not (candidate / "style.toml").is_file():
         nets, iteration = load_run_nets(candidate)
         print(f"run {candidate} at iteration {iteration}")
-        recipe = Recipe.load(candidate / "recipe.toml")
+        work_side = Recipe.load(candidate / "recipe.toml").work_side
         for name, net in nets.items():
             painting = candidate / ("style.jpg" if len(nets) == 1 else f"style-{name}.jpg")
+            reference = Image.open(painting).convert("RGB")
             print(name)
-            measure = _Measure(args, cache_dir, torch_stylizer(net), recipe.work_side)
-            _print(measure.all(net, Image.open(painting).convert("RGB")))
+            _print(measurement.style(net, reference, torch_stylizer(net), work_side))
         return 0
     pack = (
         load_pack(candidate)
         if candidate.is_dir()
         else StyleRegistry.discover(styles_dir).get(args.style)
     )
-    stylizer = photo_generator(pack, "cpu", cache_dir)
-    measure = _Measure(args, cache_dir, stylizer, pack.meta.work_side)
-    reference = Image.open(pack.style_image_path).convert("RGB")
-    metrics = measure.all(pack.build_generator(), reference)
+    metrics = measurement.pack(pack)
     _print(metrics)
     if not args.no_write:
         update_metrics(pack.path, metrics)
         print(f"written to {pack.path / 'style.toml'}")
     return 0
-
-
-class _Measure:
-    """Stability (torch, at ``--size``) and strength (the product's photo path) of one style."""
-
-    def __init__(
-        self, args: argparse.Namespace, cache_dir: Path, stylizer: BatchStylizer, work: int | None
-    ) -> None:
-        self.data: Path = args.data or SHARED_DATA
-        self.val: Path = args.val or self.data / "photos" / "val"
-        self.video: Path = args.video or self.data / "videos" / "vtest.mp4"
-        self.photos = image_files(args.photos) if args.photos else report_photos(self.data)
-        self.size: int = args.size
-        self.ceiling = not args.no_ceiling
-        self.cache_dir = cache_dir
-        self.stylizer = stylizer
-        self.work_side = work
-
-    def all(self, net: torch.nn.Module, reference: Image.Image) -> dict[str, float]:
-        report = evaluate(
-            torch_generator(net),
-            pick_validation(self.val, 8),
-            size=self.size,
-            clip=self.video if self.video.is_file() else None,
-        )
-        vgg = VGG16Features(load_vgg16_state(self.cache_dir), STYLE_LAYERS)
-        ceiling = None
-        if self.ceiling:
-            ceiling = gatys_ceiling(vgg, reference, self.data, self.cache_dir, progress=log.info)
-        pairs = product_pairs(self.photos, self.stylizer, self.work_side)
-        strength = style_report(vgg, reference, pairs, ceiling)
-        return strength.as_metrics() | report.as_metrics()
 
 
 def _print(metrics: dict[str, float]) -> None:
