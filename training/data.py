@@ -47,15 +47,28 @@ def load_photo(path: Path, max_side: int) -> Image.Image:
 
 
 class PhotoCrops:
-    """Random resized crops with flips, drawn from photos held in memory (small, decoded once)."""
+    """Random resized crops with flips, drawn from photos held in memory (small, decoded once).
+
+    Without ``scale``, a crop is 45–100 % of the photo's shorter side, shrunk to ``size``: the
+    photo's content is seen smaller than a generator working at ``keep_side`` sees it. With
+    ``scale`` (low, high), a crop's side is ``size`` times a factor in that range, in pixels of
+    the photo held at ``keep_side``: at about 1, content as large as at work.
+    """
 
     def __init__(
-        self, folder: Path, size: int, *, seed: int, keep_side: int = TRAIN_PHOTO_SIDE
+        self,
+        folder: Path,
+        size: int,
+        *,
+        seed: int,
+        keep_side: int = TRAIN_PHOTO_SIDE,
+        scale: tuple[float, float] | None = None,
     ) -> None:
         files = image_files(folder)
         if not files:
             raise FileNotFoundError(f"no training photos in {folder}")
         self.size = size
+        self.scale = scale
         self.photos = [load_photo(p, keep_side) for p in files]
         self.rng = random.Random(seed)
 
@@ -68,7 +81,10 @@ class PhotoCrops:
         photo = rng.choice(self.photos)
         w, h = photo.size
         short = min(w, h)
-        side = int(short * rng.uniform(0.45, 1.0))
+        if self.scale is None:
+            side = int(short * rng.uniform(0.45, 1.0))
+        else:
+            side = min(short, round(self.size * rng.uniform(*self.scale)))
         side = max(side, min(short, self.size // 2))
         x = rng.randint(0, w - side)
         y = rng.randint(0, h - side)

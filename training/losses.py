@@ -34,30 +34,34 @@ def style_loss(
     sample when None).
 
     Without ``photo_distances``: each sample's Gram error relative to its painting's Gram
-    energy. With them (per layer, (S,): the training photos' mean squared Gram distance from
-    each painting), the style score's own formula: per layer, log10 of the batch's mean
-    distance over the photos' own, so that every layer counts as the score counts it.
+    energy. With them (per layer, (N,): each sample's photo's own squared Gram distance from
+    its painting), the style score's own formula: log10 of each sample's distance over its
+    photo's, averaged, so that every layer and every photo counts as the score counts it.
     """
     total = torch.zeros((), device=next(iter(style_grams.values())).device)
     for name, targets in style_grams.items():
         g = gram(output_features[name])
         ids = style_ids if style_ids is not None else torch.zeros(len(g), dtype=torch.long)
-        ids = ids.to(targets.device)
-        target = targets[ids]
-        error = (g - target).pow(2).mean(dim=(1, 2))
+        target = targets[ids.to(targets.device)]
+        error = gram_distance(g, target)
         if photo_distances is None:
             total = total + (error / target.pow(2).mean(dim=(1, 2)).clamp_min(1e-12)).mean()
         else:
-            ratio = error / photo_distances[name][ids].clamp_min(1e-20)
-            total = total + ratio.mean().clamp_min(1e-6).log10()
+            ratio = error / photo_distances[name].clamp_min(1e-20)
+            total = total + ratio.clamp_min(1e-6).log10().mean()
     return total / len(style_grams)
 
 
-def photo_distances(
+def gram_distance(grams: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of each pair of Gram matrices, (N, C, C) each, as (N,)."""
+    return (grams - targets).pow(2).mean(dim=(1, 2))
+
+
+def mean_photo_distances(
     photo_grams: dict[str, torch.Tensor], style_grams: dict[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
     """Per layer and painting, the mean squared Gram distance of photos (N, C, C) from each
-    painting (S, C, C): the yardstick of the score-shaped style term, (S,) per layer."""
+    painting (S, C, C), as (S,) per layer."""
     return {
         name: (photo_grams[name][None] - targets[:, None]).pow(2).mean(dim=(2, 3)).mean(dim=1)
         for name, targets in style_grams.items()

@@ -116,6 +116,10 @@ class Recipe(_Section):
         "relu3_3",
         "relu4_3",
     )
+    crop_scale: tuple[float, float] | None = None
+    """None: crops of 45–100 % of a photo's shorter side (photos held at 384 px), shrunk to
+    ``size``, so content is smaller than at work. (low, high): photos held at ``work_side``
+    and crops of ``size`` × a factor in that range, so content is as large as at work."""
     style_loss: Literal["relative", "score"] = "relative"
     """relative: each layer's Gram error over the painting's Gram energy (the deepest layer,
     furthest from any photo, then dominates). score: per layer, log10 of the Gram distance over
@@ -129,14 +133,23 @@ class Recipe(_Section):
     style_prep: StylePrep = StylePrep()
     stability: Stability = Stability()
 
-    @field_validator("style_layers", mode="before")
+    @field_validator("style_layers", "crop_scale", mode="before")
     @classmethod
-    def _layers_from_a_list(cls, value: Any) -> Any:
+    def _tuple_from_a_list(cls, value: Any) -> Any:
         return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("crop_scale")
+    @classmethod
+    def _scale_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] <= value[1]:
+            raise ValueError("needs 0 < low <= high")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(exclude_none=True)
         data["style_layers"] = list(self.style_layers)
+        if self.crop_scale is not None:
+            data["crop_scale"] = list(self.crop_scale)
         if self.style_prep.crop is not None:
             data["style_prep"]["crop"] = list(self.style_prep.crop)
         return data

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,10 +39,8 @@ from training.export import StyleInfo, export_packs
 from training.generator import new_generator, speed_up_output_conv_backward
 from training.losses import (
     content_loss,
-    gram,
     motion_stability,
     noise_stability,
-    photo_distances,
     style_loss,
     total_variation,
 )
@@ -52,6 +49,7 @@ from training.multistyle import MultiStyleNet
 from training.recipe import Recipe, RecipeError, StylePrep
 from training.report import save_loss_curves
 from training.samples import write_samples
+from training.targets import StyleTargets
 from training.vgg import VGG16Features
 from training.vgg_weights import load_vgg16_state
 
@@ -148,9 +146,17 @@ class Trainer:
         self.style_images = [
             prepare_style_image(p.image, r.size, p.prep or r.style_prep) for p in job.paintings
         ]
-        self.style_grams = self._painting_grams()
-        self.data = PhotoCrops(job.data_dir, r.size, seed=r.seed)
-        self.photo_distances = self._photo_distances() if r.style_loss == "score" else None
+        self.data = (
+            PhotoCrops(job.data_dir, r.size, seed=r.seed)
+            if r.crop_scale is None
+            else PhotoCrops(
+                job.data_dir, r.size, seed=r.seed, keep_side=r.work_side, scale=r.crop_scale
+            )
+        )
+        self.targets = StyleTargets(self.vgg, self.style_images, r.style_layers, self.device)
+        if r.style_loss == "score":
+            self.targets.measured_against(self.data, r.seed)
+        self.style_grams = self.targets.grams
         self.val_images = [
             crop_to_multiple_of_4(load_photo(p, 256)) for p in pick_validation(job.val_dir)
         ]
@@ -160,26 +166,6 @@ class Trainer:
         self.noise_gen = torch.Generator().manual_seed(r.seed + 1)
         self.history: dict[str, list[float]] = {"iter": [], **{k: [] for k in LOSS_NAMES}}
         self.start_iter = 0
-
-    @torch.no_grad()
-    def _painting_grams(self) -> dict[str, torch.Tensor]:
-        """Each style layer's Gram matrices, one per painting: (S, C, C)."""
-        per_painting = [
-            self.vgg(to_tensor(image).unsqueeze(0).to(self.device)) for image in self.style_images
-        ]
-        return {
-            name: torch.cat([gram(feats[name]) for feats in per_painting])
-            for name in self.recipe.style_layers
-        }
-
-    @torch.no_grad()
-    def _photo_distances(self, crops: int = 32) -> dict[str, torch.Tensor]:
-        """The training photos' mean Gram distance from each painting, on fixed crops drawn
-        with a generator of their own (the run's crop sequence stays as it was)."""
-        batch = self.data.batch(crops, random.Random(self.recipe.seed + 7)).to(self.device)
-        feats = self.vgg(batch)
-        grams: dict[str, torch.Tensor] = {n: gram(feats[n]) for n in self.recipe.style_layers}
-        return photo_distances(grams, self.style_grams)
 
     def generate(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.net(x, ids) if self.styles > 1 else self.net(x)
@@ -257,10 +243,13 @@ class Trainer:
                 l_noise = l_motion = torch.zeros((), device=self.device)
             feats = self.vgg(y)
             with torch.no_grad():
-                target = self.vgg(x, until=r.content_layer)[r.content_layer]
+                score_shaped = self.targets.floor is not None
+                photo = self.vgg(x) if score_shaped else self.vgg(x, until=r.content_layer)
+                own = self.targets.own_distances(photo, ids) if score_shaped else None
+                target = photo[r.content_layer]
         feats = {k: v.float() for k, v in feats.items()}
         l_content = content_loss(feats[r.content_layer], target.float())
-        l_style = style_loss(feats, self.style_grams, ids, self.photo_distances)
+        l_style = style_loss(feats, self.style_grams, ids, own)
         l_tv = total_variation(y)
         total = (
             w.content * l_content

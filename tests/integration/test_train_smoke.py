@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import tomllib
 from collections.abc import Callable
@@ -243,3 +244,13 @@ def test_two_paintings_train_one_network_and_export_two_packs(
     job.paintings = paintings[:1]
     with pytest.raises(RecipeError, match=r"paintings: \['first', 'second'\] → \['first'\]"):
         Trainer(job).fit()
+
+
+def test_the_score_shaped_term_on_crops_at_work_scale_trains_a_loadable_pack(
+    tiny_job: JobFactory,
+) -> None:
+    recipe = _recipe(style_loss="score", crop_scale=(0.8, 1.25))
+    (pack,) = train(tiny_job(recipe))
+    recorded = load_pack(pack.path).meta.recipe
+    assert recorded["style_loss"] == "score" and recorded["crop_scale"] == [0.8, 1.25]
+    assert all(math.isfinite(v) for v in recorded["final_losses"].values())
