@@ -3,10 +3,11 @@ signals, and for a role that runs jobs the pool and the worker).
 
 App-wide dependencies go to the dispatcher's workflow data, so a handler receives exactly the
 names its signature asks for (``jobs``, ``registry``, ``status``...). ``ArtistoApp`` owns the
-life cycle: ``start()`` migrates, warms the pool, recovers jobs a crash left running, registers
-the command menus and starts the worker; ``aclose()`` undoes it in reverse, putting jobs still
-running back in the queue. How updates arrive (long polling or a webhook, beside /healthz and
-/metrics) is the caller's choice: see ``bot.web.serve``.
+life cycle: ``start()`` migrates, recovers jobs a crash left running, registers the command
+menus, starts the worker and then the pool, whose warm-up goes on in the background;
+``aclose()`` undoes it in reverse, putting jobs still running back in the queue. How updates
+arrive (long polling or a webhook, beside /healthz and /metrics) is the caller's choice: see
+``bot.web.serve``.
 
 The bot role reads the styles' metadata only (style.toml, the previews): nothing it imports
 or runs loads torch, which only the pool's engine, built in a worker's thread, needs.
@@ -49,7 +50,8 @@ from bot.services.recovery import recover
 from bot.services.signals import Signals
 from bot.services.status import DEFAULT_MIN_INTERVAL, StatusBoard
 from bot.services.worker.loop import JobWorker, WorkerConfig
-from inference.pool import BatchEngine, InferencePool, PoolConfig
+from inference.pool import InferencePool
+from inference.pool_engine import BatchEngine, PoolConfig
 from inference.registry import StyleRegistry
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def create_bot(
 
 
 def default_engine_factory(settings: Settings, registry: StyleRegistry) -> EngineFactory:
-    """Engines are built in the pool's worker thread, where they run."""
+    """Engines are built in the pool's threads, where they run; a new one on each call."""
     inference = settings.inference
 
     def make() -> BatchEngine:
@@ -120,6 +122,8 @@ def default_engine_factory(settings: Settings, registry: StyleRegistry) -> Engin
 
 
 def create_pool(settings: Settings, engine_factory: EngineFactory) -> InferencePool:
+    """A worker on the factory's engine and, while it warms up (compiles, on the CPU), a
+    stand-in on another engine from the same factory, which serves without warming up."""
     inference = settings.inference
     config = PoolConfig(
         queue_size=inference.queue_size,
@@ -128,7 +132,7 @@ def create_pool(settings: Settings, engine_factory: EngineFactory) -> InferenceP
         job_timeout_s=inference.job_timeout_s,
         warmup_styles=None if inference.warmup else (),
     )
-    return InferencePool(engine_factory, config)
+    return InferencePool(engine_factory, config, stand_in=engine_factory)
 
 
 class ArtistoApp:
@@ -247,8 +251,6 @@ class ArtistoApp:
             if self.shared_db:
                 await repos.pace.prune(utcnow() - PACE_KEPT)
         self.signals.start()
-        if self.pool is not None:
-            await self.pool.start()
         if self.role.runs_jobs and not self.shared_db:
             # The only process of a SQLite database: whatever is running was left by a crash.
             await self.recover(every_running=True)
@@ -258,6 +260,10 @@ class ArtistoApp:
             self.positions.start()
         if self.worker is not None and self.options.start_worker:
             await self.worker.start()
+        if self.pool is not None:
+            # Last, and without waiting: the engine is built and warmed up in the pool's
+            # threads while the process already answers; a job waits for its own style only.
+            await self.pool.start()
         log.info(
             "app.started",
             extra={

@@ -10,7 +10,7 @@ How a model runs was chosen from measurements (``benchmarks/README.md``):
   ``cudnn.benchmark``; a big batch is split only to bound memory.
 - CPU: bf16 where the CPU has it natively (AVX-512 BF16 / AMX), for each style whose bf16 output
   stays within ``BF16_MIN_PSNR_DB`` of its fp32 output on a probe image; fp32 otherwise. Frames
-  run one at a time. A process that calls ``warmup()`` (a server) runs ``torch.compile``d
+  run one at a time. A process that warms up (a server) runs ``torch.compile``d
   graphs; one that does not (a one-shot command) runs eager bf16, or ONNX Runtime for fp32,
   and never waits for a compiler.
 """
@@ -134,7 +134,7 @@ class Engine:
         self._check_precision_auto = precision == "auto" and self.device.type == "cpu"
         self._choice = _check_backend(backend, self.device, self.dtype)
         self._compile_warmed = False
-        """Auto on the CPU: warmup() ran, so this is a server; later loads compile too."""
+        """Auto on the CPU: begin_warmup() ran, so this is a server; later loads compile too."""
         self.cache_size = cache_size
         self.cache_bytes_limit = int(cache_mb * 2**20)
         self.cache_dir = cache_dir
@@ -172,41 +172,52 @@ class Engine:
         return self._backend_for(self.dtype)
 
     def warmup(self, styles: Iterable[str] | None = None) -> None:
-        """Load ``styles`` (default: as many installed ones as the cache holds) and run each
-        once, so that the first user does not pay for loading, kernel selection or compiling.
+        """``begin_warmup``, then ``warm`` each style, in one call (a benchmark); the pool
+        takes the steps one by one, to report its progress and to stop between two."""
+        for name in self.begin_warmup(styles):
+            self.warm(name)
+
+    def begin_warmup(self, styles: Iterable[str] | None = None) -> list[str]:
+        """The styles to ``warm``, in order (default: as many installed ones as the cache
+        holds); from this call on the engine is a server's.
 
         With ``backend="auto"`` on the CPU, warming up is what turns ``torch.compile`` on: a
-        process that warms up is a server, where a compile of tens of seconds at start buys
-        every later frame a 1.5-2x speed-up, while a one-shot command (no warm-up) would lose
-        more to compiling than it gains. Should compiling fail (no C++ toolchain), the engine
-        logs it and stays eager.
+        process that warms up is a server, where a compile of tens of seconds buys every later
+        frame a 1.5-2x speed-up, while a one-shot command (no warm-up) would lose more to
+        compiling than it gains. A style loaded later (past the cache's size) is compiled
+        when first asked for.
         """
         names = list(styles) if styles is not None else self.registry.names()[: self.cache_size]
         if names and self._choice == "auto" and self.device.type == "cpu":
             self._compile_warmed = True
             for name in names:
                 self._models.pop(name, None)  # loaded eager before: reload compiled
-        for name in names:
-            start = time.perf_counter()
-            try:
-                self._warm(name)
-            except ArtistoError:
+        return names
+
+    def warm(self, name: str) -> None:
+        """Load ``name`` and run it once, so that its first user does not pay for loading,
+        kernel selection or compiling. Should compiling fail (no C++ toolchain), the engine
+        logs it and stays eager from then on."""
+        start = time.perf_counter()
+        try:
+            self._warm(name)
+        except ArtistoError:
+            raise
+        except Exception as exc:
+            if not self._compile_warmed:
                 raise
-            except Exception as exc:
-                if not self._compile_warmed:
-                    raise
-                log.warning("engine.compile_failed", extra={"error": repr(exc)[:500]})
-                self._compile_warmed = False
-                self._models.clear()
-                self._warm(name)
-            log.info(
-                "engine.warm",
-                extra={
-                    "style": name,
-                    "backend": self._models[name].backend.describe(),
-                    "ms": round((time.perf_counter() - start) * 1000),
-                },
-            )
+            log.warning("engine.compile_failed", extra={"error": repr(exc)[:500]})
+            self._compile_warmed = False
+            self._models.clear()
+            self._warm(name)
+        log.info(
+            "engine.warm",
+            extra={
+                "style": name,
+                "backend": self._models[name].backend.describe(),
+                "ms": round((time.perf_counter() - start) * 1000),
+            },
+        )
 
     def _warm(self, name: str) -> None:
         frame = np.zeros((1, 72, 96, 3), np.uint8)  # H != W: a compiled graph stays general

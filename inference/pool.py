@@ -10,28 +10,33 @@ a thread of their own (the video pipeline, batch after batch, without the event 
 The pool only executes: the jobs table is the durable queue, so a full queue is an honest
 ``QueueFull`` and shutting down may fail what is pending (``aclose(drain=False)``).
 
-This module is the front and the life cycle; ``pool_queue`` holds the queue the threads share
-(and the thread that enforces deadlines), ``pool_worker`` what a worker thread does with a batch.
+Starting returns at once: the workers build their engines and warm their styles up (a compile
+on the CPU) in the background, READY when done. Given a stand-in engine, the pool serves from
+the start (WARMING): a request then waits for its own style, not for the warm-up.
+
+This module is the front and the pool's state; ``pool_engine`` what it asks of an engine and
+its settings, ``pool_threads`` what its threads do, ``pool_queue`` the queue they share (and
+the thread that enforces deadlines), ``pool_worker`` how a thread warms up and runs a batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from enum import IntEnum, StrEnum
-from typing import Protocol, TypeAlias, cast, runtime_checkable
 
 import numpy as np
 
 from artisto.errors import JobCancelled, PoolUnavailable
 from inference.frames import Frames
+from inference.pool_engine import EngineSource, PoolConfig
 from inference.pool_queue import Job, WorkQueue, settle
-from inference.pool_worker import serve
+from inference.pool_threads import PoolThread, Reports, run_stand_in, run_worker
 from inference.scheduling import Request
 
 log = logging.getLogger(__name__)
@@ -46,75 +51,13 @@ class Priority(IntEnum):
 
 class PoolState(StrEnum):
     STARTING = "starting"
+    """The engines are being built and warmed up; requests wait in the queue."""
+    WARMING = "warming"
+    """The stand-in serves while the workers warm up."""
     READY = "ready"
+    """Every worker warm and serving."""
     ERROR = "error"
     CLOSED = "closed"
-
-
-@runtime_checkable
-class BatchEngine(Protocol):
-    """What a worker needs from an engine; ``inference.engine.Engine`` is the real one.
-
-    Called from a single worker thread only. An engine may expose ``device`` (a
-    ``torch.device``); the pool reads it to decide whether batching pays.
-    """
-
-    def stylize_batch(self, style: str, frames: Frames, /) -> Frames: ...
-
-    def warmup(self, styles: Iterable[str] | None, /) -> None: ...
-
-
-EngineSource: TypeAlias = BatchEngine | Callable[[], BatchEngine]
-"""An engine, or a factory called in the worker thread (so the engine is born where it runs)."""
-
-
-@dataclass(frozen=True)
-class PoolConfig:
-    queue_size: int = 256
-    """Requests waiting (not running) before ``stylize`` raises ``QueueFull``."""
-    max_batch: int = 8
-    """Most frames in one ``stylize_batch`` call when batching."""
-    max_wait_ms: float = 5.0
-    """How long a batch that could still grow waits for mates."""
-    job_timeout_s: float = 600.0
-    """Default per-request budget, waiting and running together."""
-    warmup_styles: tuple[str, ...] | None = None
-    """Passed to each engine's ``warmup``; None lets the engine choose (all styles)."""
-    batching: bool | None = None
-    """None: batch on CUDA engines only. On the CPU a batch takes as long as its frames one by
-    one, so waiting for mates would only add latency."""
-
-    def __post_init__(self) -> None:
-        if self.queue_size < 1 or self.max_batch < 1:
-            raise ValueError("queue_size and max_batch must be at least 1")
-        if self.max_wait_ms < 0 or self.job_timeout_s <= 0:
-            raise ValueError("max_wait_ms must be >= 0 and job_timeout_s > 0")
-
-
-def batch_limit(config: PoolConfig, engine: object) -> int:
-    """Frames per forward pass for a worker owning ``engine``."""
-    batching = config.batching
-    if batching is None:
-        device = getattr(engine, "device", None)
-        batching = getattr(device, "type", None) == "cuda"
-    return config.max_batch if batching else 1
-
-
-@dataclass(eq=False)
-class _Worker:
-    index: int
-    source: EngineSource
-    thread: threading.Thread | None = None
-    max_batch: int = 1
-    ready: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
-    exited: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
-
-
-def _make_engine(source: EngineSource) -> BatchEngine:
-    # A class has the protocol's methods as attributes too, but it is a factory.
-    if not isinstance(source, type) and isinstance(source, BatchEngine):
-        return source
-    return cast(Callable[[], BatchEngine], source)()
 
 
 def _check_frames(frames: object) -> Frames:
@@ -131,17 +74,29 @@ class InferencePool:
     """Bounded, fair, batching executor of ``stylize_batch`` calls; see the module docstring."""
 
     def __init__(
-        self, engines: EngineSource | Sequence[EngineSource], config: PoolConfig | None = None
+        self,
+        engines: EngineSource | Sequence[EngineSource],
+        config: PoolConfig | None = None,
+        *,
+        stand_in: EngineSource | None = None,
     ) -> None:
+        """``stand_in``: an engine (or factory) that serves while the workers warm up; it is
+        never warmed, so it should need no warm-up to serve (an ``Engine`` then runs as a
+        one-shot command does). Without one, requests wait for the warm-up."""
         sources: list[EngineSource] = list(engines) if isinstance(engines, Sequence) else [engines]
         if not sources:
             raise ValueError("the pool needs at least one engine")
         self.config = config or PoolConfig()
-        self._workers = [_Worker(i, s) for i, s in enumerate(sources)]
+        self._workers = [PoolThread(i, s) for i, s in enumerate(sources)]
+        self._stand_in = None if stand_in is None else PoolThread(len(sources), stand_in, True)
         self._queue = WorkQueue(self.config.queue_size)
         self._state = PoolState.STARTING
         self._error: str | None = None
-        self._started = False
+        self._started_at: float | None = None
+        self._lock = threading.Lock()
+        """Held while the threads move the pool's state."""
+        self._settled: concurrent.futures.Future[None] = concurrent.futures.Future()
+        """Done once the pool is READY, ERROR or CLOSED: what ``warmed()`` waits for."""
 
     # -- observation ------------------------------------------------------------------------
 
@@ -172,67 +127,105 @@ class InferencePool:
     def workers(self) -> int:
         return len(self._workers)
 
+    @property
+    def warm_progress(self) -> tuple[int, int]:
+        """Styles warmed so far and styles to warm, over all the workers (one engine each)."""
+        return sum(w.warmed for w in self._workers), sum(w.to_warm for w in self._workers)
+
     # -- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the worker threads and wait for their warm-up.
+        """Start the threads and return; ``warmed()`` waits for the warm-up.
 
-        A failed warm-up does not raise: the pool goes to ERROR, keeps the reason in
+        A failed engine or warm-up does not raise: the pool goes to ERROR, keeps the reason in
         ``error`` for the health check, and fails whatever was queued with ``PoolUnavailable``.
         Requests made before ``start`` wait in the queue.
         """
-        if self._started:
+        if self._started_at is not None:
             return
         if self._queue.stopping:
             raise RuntimeError("the pool was closed")
-        self._started = True
+        self._started_at = time.monotonic()
+        reports = Reports(serving=self._serving, failed=self._failed)
         for worker in self._workers:
-            worker.thread = threading.Thread(
-                target=self._worker_main, args=(worker,), name=f"artisto-infer-{worker.index}"
+            worker.start(lambda me: run_worker(me, self._queue, self.config, reports))
+        if self._stand_in is not None:
+            self._stand_in.start(
+                lambda me: run_stand_in(me, self._queue, self.config, reports, self._retired)
             )
-            worker.thread.daemon = True
-            worker.thread.start()
-        results = await asyncio.gather(
-            *(asyncio.wrap_future(w.ready) for w in self._workers), return_exceptions=True
-        )
-        failures = [(w, r) for w, r in zip(self._workers, results, strict=True) if r is not None]
-        if self._queue.stopping:
-            return
-        if failures:
-            worker, exc = failures[0]
-            self._fail_start(f"worker {worker.index}: {type(exc).__name__}: {exc}")
-            return
-        self._state = PoolState.READY
-        log.info(
-            "pool.ready",
-            extra={
-                "workers": len(self._workers),
-                "max_batch": [w.max_batch for w in self._workers],
-            },
-        )
 
-    def _fail_start(self, reason: str) -> None:
-        self._state, self._error = PoolState.ERROR, reason
+    async def warmed(self) -> PoolState:
+        """Wait, once started, until every worker is warm (READY) or the pool failed or
+        closed; the state then."""
+        await asyncio.shield(asyncio.wrap_future(self._settled))
+        return self._state
+
+    def _threads(self) -> list[PoolThread]:
+        return self._workers + ([] if self._stand_in is None else [self._stand_in])
+
+    def _retired(self) -> bool:
+        """The stand-in's end: the workers are warm (or the pool is done for)."""
+        return self._state in (PoolState.READY, PoolState.ERROR, PoolState.CLOSED)
+
+    def _serving(self, thread: PoolThread, serving: bool) -> None:
+        with self._lock:
+            thread.serving = serving
+            if self._state in (PoolState.ERROR, PoolState.CLOSED) or self._queue.stopping:
+                return
+            if all(w.serving for w in self._workers):
+                state = PoolState.READY
+            elif self._stand_in is not None and self._stand_in.serving:
+                state = PoolState.WARMING
+            else:
+                state = PoolState.STARTING
+            changed, self._state = state is not self._state, state
+        if changed and state is PoolState.READY:
+            assert self._started_at is not None
+            log.info(
+                "pool.ready",
+                extra={
+                    "workers": len(self._workers),
+                    "max_batch": [w.max_batch for w in self._workers],
+                    "styles": self.warm_progress[1],
+                    "warm_s": round(time.monotonic() - self._started_at, 1),
+                },
+            )
+            self._queue.wake()  # the stand-in retires
+            self._settle()
+
+    def _failed(self, worker: PoolThread, exc: Exception) -> None:
+        reason = f"worker {worker.index}: {type(exc).__name__}: {exc}"
+        with self._lock:
+            if self._state in (PoolState.ERROR, PoolState.CLOSED) or self._queue.stopping:
+                return
+            self._state, self._error = PoolState.ERROR, reason
         log.error("pool.warmup_failed", extra={"reason": reason})
         for request in self._queue.close(drain=False):
             settle(request, exc=PoolUnavailable(self._unavailable_message()))
+        self._settle()
+
+    def _settle(self) -> None:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            self._settled.set_result(None)
 
     async def aclose(self, *, drain: bool = False) -> None:
         """Stop accepting, then finish (``drain=True``) or fail with ``JobCancelled`` what is
-        queued; batches already running always finish. Joins the worker threads."""
+        queued; batches already running always finish, and a warm-up its current style.
+        Joins the threads."""
         if self._state is PoolState.CLOSED:
             return
-        running = [w for w in self._workers if w.thread is not None]
+        running = [t for t in self._threads() if t.thread is not None]
         drain = drain and self._state is not PoolState.ERROR and bool(running)
         dropped = self._queue.close(drain=drain)
         for request in dropped:
             settle(request, exc=JobCancelled("The service is shutting down."))
-        await asyncio.gather(*(asyncio.wrap_future(w.exited) for w in running))
-        for worker in running:
-            assert worker.thread is not None
-            worker.thread.join()
+        await asyncio.gather(*(asyncio.wrap_future(t.exited) for t in running))
+        for thread in running:
+            assert thread.thread is not None
+            thread.thread.join()
         await asyncio.to_thread(self._queue.join)
         self._state = PoolState.CLOSED
+        self._settle()
         log.info("pool.closed", extra={"dropped": len(dropped)})
 
     async def __aenter__(self) -> InferencePool:
@@ -305,25 +298,3 @@ class InferencePool:
         if self._state is PoolState.ERROR:
             return f"The stylizer failed to start ({self._error})."
         return "The service is shutting down."
-
-    # -- worker threads ---------------------------------------------------------------------
-
-    def _worker_main(self, worker: _Worker) -> None:
-        try:
-            try:
-                engine = _make_engine(worker.source)
-                engine.warmup(self.config.warmup_styles)
-                worker.max_batch = batch_limit(self.config, engine)
-            except Exception as exc:
-                worker.ready.set_exception(exc)
-                return
-            worker.ready.set_result(None)
-            serve(
-                self._queue,
-                engine,
-                worker=worker.index,
-                max_batch=worker.max_batch,
-                max_wait=self.config.max_wait_ms / 1000,
-            )
-        finally:
-            worker.exited.set_result(None)

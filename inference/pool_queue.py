@@ -14,6 +14,7 @@ import contextlib
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -116,16 +117,26 @@ class WorkQueue:
             self._clock.notify()
         return dropped
 
+    def wake(self) -> None:
+        """Have every worker waiting in ``take`` look again (at its ``until``)."""
+        with self._lock:
+            self._work.notify_all()
+
     def join(self) -> None:
         """Wait for the deadline thread, which ends once closed with nothing left to watch."""
         if self._deadlines is not None:
             self._deadlines.join()
 
-    def take(self, *, max_batch: int, max_wait: float) -> list[Request[Job]] | None:
-        """Block until there is a batch for a worker; None when the queue closes."""
+    def take(
+        self, *, max_batch: int, max_wait: float, until: Callable[[], bool] | None = None
+    ) -> list[Request[Job]] | None:
+        """Block until there is a batch for a worker; None when the queue closes, or once
+        ``until()`` is true (checked whenever ``wake()`` is called)."""
         while True:
             with self._lock:
                 if self._stopping and not (self._drain and len(self._sched)):
+                    return None
+                if until is not None and until():
                     return None
                 now = time.monotonic()
                 overdue = self._overdue(now)

@@ -1,4 +1,5 @@
-"""What a worker thread of the inference pool does: take a batch, run it, answer each request.
+"""What a thread of the inference pool does: warm its engine up, take a batch, run it, answer
+each request.
 
 A batch that fails is run again request by request, so that one bad input fails alone; and
 an engine's wrong answer (a shape or dtype it should not return) fails the request instead of
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +21,7 @@ from inference.scheduling import Request
 
 if TYPE_CHECKING:
     from inference.frames import Frames
-    from inference.pool import BatchEngine
+    from inference.pool_engine import BatchEngine
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,31 @@ class EngineOutputError(RuntimeError):
     """The engine returned something other than one uint8 frame per input frame."""
 
 
+def warm_up(
+    queue: WorkQueue, engine: BatchEngine, styles: Sequence[str], warmed: Callable[[], None]
+) -> bool:
+    """Warm ``styles`` one after the other, ``warmed()`` after each; False when the queue
+    closed first (a shutdown waits for one style, not for the rest)."""
+    for style in styles:
+        if queue.stopping:
+            return False
+        engine.warm(style)
+        warmed()
+    return True
+
+
 def serve(
-    queue: WorkQueue, engine: BatchEngine, *, worker: int, max_batch: int, max_wait: float
+    queue: WorkQueue,
+    engine: BatchEngine,
+    *,
+    worker: int,
+    max_batch: int,
+    max_wait: float,
+    until: Callable[[], bool] | None = None,
 ) -> None:
-    """Run batches until the queue closes (and, when draining, empties)."""
+    """Run batches until the queue closes (and, when draining, empties), or ``until()``."""
     while True:
-        batch = queue.take(max_batch=max_batch, max_wait=max_wait)
+        batch = queue.take(max_batch=max_batch, max_wait=max_wait, until=until)
         if batch is None:
             return
         try:

@@ -36,7 +36,7 @@ from bot.roles import Role
 from bot.services.worker.loop import WorkerConfig
 from inference.engine import Engine
 from inference.frames import Frames
-from inference.pool import BatchEngine
+from inference.pool_engine import BatchEngine
 from inference.registry import StyleRegistry
 from playground import BotApiEmulator, EmulatorConfig
 from tests.fixtures_packs import make_tiny_pack
@@ -105,8 +105,11 @@ class GatedEngine:
             raise TimeoutError("the test never opened the gate")
         return self.engine.stylize_batch(style, frames)
 
-    def warmup(self, styles: Iterable[str] | None, /) -> None:
-        self.engine.warmup(styles)
+    def begin_warmup(self, styles: Iterable[str] | None, /) -> list[str]:
+        return self.engine.begin_warmup(styles)
+
+    def warm(self, style: str, /) -> None:
+        self.engine.warm(style)
 
 
 def gated(registry: StyleRegistry, gate: threading.Event) -> Callable[[], GatedEngine]:
@@ -297,13 +300,15 @@ async def running_bot(
     role: Role = Role.ALL,
     lease_s: float = 30.0,
     worker_concurrency: int = 2,
+    warmed: bool = True,
     **limits: Any,
 ) -> AsyncIterator[BotHarness]:
     """Start (or reuse) an emulator and run the real bot against it until the block ends.
 
     ``bot`` and ``inference`` override settings; ``engine_factory`` replaces the real engine
     on the tiny packs (to wrap it, say); ``role`` runs one part of the fleet (on PostgreSQL),
-    a worker without polling."""
+    a worker without polling. ``warmed`` waits for the pool's warm-up (so that one thread
+    serves, as in a steady state) before the block begins."""
     own_emulator = emulator is None
     if emulator is None:
         emulator = BotApiEmulator(emulator_config)
@@ -333,6 +338,8 @@ async def running_bot(
     harness = BotHarness(emulator, app)
     try:
         await app.start()
+        if warmed and app.pool is not None:
+            await app.pool.warmed()
         if own_emulator:  # as `artisto run` does for a new playground
             await app.forget_seen_updates()
         if polling and role.receives_updates:

@@ -1,5 +1,6 @@
 """Is this process able to serve? The inference pool READY (where it has one: a bot process
-has none) and the database answering.
+has none) and the database answering. A pool still warming up may already serve (its
+stand-in, more slowly): it says how far the warm-up is, and is not yet healthy.
 
 What a load balancer, ``docker compose`` or systemd's watchdog asks through ``/healthz``: each
 part's state with the reason when it is not fine, so the answer also tells an operator what
@@ -64,8 +65,11 @@ def pool_reason(pool: InferencePool) -> str | None:
         return None
     if state is PoolState.ERROR:
         return pool.error or "the pool failed"
+    warm, styles = pool.warm_progress
     if state is PoolState.STARTING:
-        return "warming up"
+        return f"starting: {warm} of {styles} styles warm; requests wait"
+    if state is PoolState.WARMING:
+        return f"warming up: {warm} of {styles} styles warm; requests are served meanwhile"
     return "shut down"
 
 

@@ -1,10 +1,12 @@
 """The HTTP side over real sockets: webhook mode against the emulator (the secret checked, a
-switch back to polling), /healthz and /metrics in polling mode, before and after real jobs."""
+switch back to polling), /healthz and /metrics in polling mode, before and after real jobs and
+while the pool warms up."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,11 @@ from bot.app import ArtistoApp
 from bot.db import Job, JobStatus, create_engine
 from bot.services.health import check_database
 from bot.web import serve
+from inference.engine import Engine
+from inference.pool import PoolState
+from inference.registry import StyleRegistry
 from playground import ALICE, BORIS, BotApiEmulator
-from tests.bot_harness import jpeg, running_bot, sqlite_url
+from tests.bot_harness import STYLES, jpeg, make_registry, running_bot, sqlite_url
 
 SECRET = "s3cret_token-for-tests"
 
@@ -160,6 +165,7 @@ async def test_health_and_metrics_follow_real_jobs(tmp_path: Path) -> None:
             return True
 
         await until(listening)
+        assert h.app.pool is not None and await h.app.pool.warmed() is PoolState.READY
         async with client.get(base + "/healthz") as response:
             assert response.status == 200
             assert await response.json() == {
@@ -224,3 +230,85 @@ async def test_an_unreachable_database_is_reported_not_raised() -> None:
     finally:
         await engine.dispose()
     assert reason is not None and f"Connect call failed ('127.0.0.1', {port})" in reason
+
+
+class HeldWarmUp(Engine):
+    """The real engine on the tiny packs, whose warm-up of each style first waits at that
+    style's gate; ``reached`` says which warm-ups have begun. The app makes two, one for its
+    worker and one for its stand-in (which never warms up): they share the gates."""
+
+    def __init__(
+        self, registry: StyleRegistry, gates: dict[str, threading.Event], reached: set[str]
+    ) -> None:
+        super().__init__(registry, device="cpu", backend="eager", cpu_threads=1)
+        self.gates = gates
+        self.reached = reached
+
+    def warm(self, name: str) -> None:
+        self.reached.add(name)
+        if not self.gates[name].wait(60):
+            raise RuntimeError("the test never opened the gate")
+        super().warm(name)
+
+
+async def test_while_the_pool_warms_up_health_says_so_and_a_photo_is_painted(
+    tmp_path: Path,
+) -> None:
+    """The process answers from the start: /healthz says how far the warm-up is (503 until
+    every style is warm) while the stand-in paints a photo, the worker still warming."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    registry = make_registry(tmp_path / "packs")
+    gates = {name: threading.Event() for name in STYLES}
+    reached: set[str] = set()
+    first, second = STYLES  # warmed in this order
+    async with (
+        running_bot(
+            sqlite_url(tmp_path),
+            tmp_path,
+            polling=False,
+            registry=registry,
+            engine_factory=lambda: HeldWarmUp(registry, gates, reached),
+            inference={"warmup": True},
+            bot={"listen_host": "127.0.0.1", "listen_port": port},
+            warmed=False,
+        ) as h,
+        aiohttp.ClientSession() as client,
+    ):
+        stop = asyncio.Event()
+        task = await serving(h.app, stop)
+        pool = h.app.pool
+        assert pool is not None
+
+        async def health() -> tuple[int, Any]:
+            async with client.get(base + "/healthz") as response:
+                return response.status, (await response.json())["pool"]
+
+        async def warming() -> bool:
+            try:
+                await health()  # the server listens
+            except aiohttp.ClientConnectionError:
+                return False
+            return first in reached and pool.state is PoolState.WARMING
+
+        try:
+            await until(warming)
+            warming_up = {
+                "state": "WARMING",
+                "reason": "warming up: 0 of 2 styles warm; requests are served meanwhile",
+            }
+            assert await health() == (503, warming_up)
+            photo = h.emulator.send_user_message(ALICE, ALICE, photo=(jpeg(seed=3), "w.jpg"))
+            keyboard = await h.keyboard_under(photo)
+            h.press(ALICE, keyboard, h.style_button(keyboard, second))
+            await h.result_for(photo)  # the worker is still at its first style's warm-up
+            assert reached == {first} and await health() == (503, warming_up)
+        finally:
+            for gate in gates.values():
+                gate.set()
+        assert await pool.warmed() is PoolState.READY
+        assert await health() == (200, {"state": "READY", "reason": None})
+        jobs = await h.rows(Job)
+        assert [(j.style, j.status) for j in jobs] == [(second, JobStatus.DONE)]
+        stop.set()
+        await task

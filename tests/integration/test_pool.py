@@ -30,7 +30,8 @@ from artisto.errors import (
 )
 from inference.frames import Frames
 from inference.nets.transformer import TransformerNet
-from inference.pool import InferencePool, PoolConfig, PoolState, Priority, batch_limit
+from inference.pool import InferencePool, PoolState, Priority
+from inference.pool_engine import PoolConfig, batch_limit
 from inference.pool_worker import EngineOutputError
 
 CORRUPT = 255
@@ -62,13 +63,17 @@ class TinyEngine:
         self.busy = threading.Event()
         """Set when a call has started (and is perhaps held at the gate)."""
 
-    def warmup(self, styles: Iterable[str] | None) -> None:
+    def begin_warmup(self, styles: Iterable[str] | None) -> list[str]:
         self.warmup_thread = threading.get_ident()
+        self.warmed = []
+        return list(self.nets if styles is None else styles)
+
+    def warm(self, style: str) -> None:
         if self.warmup_error:
             raise RuntimeError(self.warmup_error)
-        self.warmed = list(self.nets if styles is None else styles)
-        for name in self.warmed:
-            self.forward(name, frames(0))
+        assert self.warmed is not None, "warm before begin_warmup"
+        self.forward(style, frames(0))
+        self.warmed.append(style)
 
     def stylize_batch(self, style: str, frames: Frames) -> Frames:
         self.calls.append(
@@ -95,6 +100,26 @@ class TinyEngine:
 
     def markers(self) -> list[int]:
         return [m for call in self.calls for m in call.markers]
+
+
+class HeldWarmUp(TinyEngine):
+    """Each style's warm-up first waits at a gate of its own; ``warming`` says which one is
+    being warmed."""
+
+    def __init__(self, styles: Sequence[str], *, warmup_error: str = "") -> None:
+        super().__init__(styles, warmup_error=warmup_error)
+        self.warm_gates = {name: threading.Event() for name in styles}
+        self.warming: dict[str, threading.Event] = {name: threading.Event() for name in styles}
+
+    def warm(self, style: str) -> None:
+        self.warming[style].set()
+        if not self.warm_gates[style].wait(10):
+            raise RuntimeError("the test never opened the gate")
+        super().warm(style)
+
+    def open_all(self) -> None:
+        for gate in self.warm_gates.values():
+            gate.set()
 
 
 class BrokenEngine(TinyEngine):
@@ -140,10 +165,11 @@ def submit(
     *,
     priority: Priority = Priority.PHOTO,
     timeout: float | None = None,
+    style: str = "ink",
 ) -> asyncio.Task[Frames]:
     """Start a request in its own task; it reaches the queue at the loop's next turn."""
     return asyncio.create_task(
-        pool.stylize("ink", frames(marker), user_id=user, priority=priority, timeout=timeout)
+        pool.stylize(style, frames(marker), user_id=user, priority=priority, timeout=timeout)
     )
 
 
@@ -392,11 +418,11 @@ async def test_states_and_warm_up_in_the_worker_thread() -> None:
 
     pool = InferencePool([factory], config(warmup_styles=("oil",)))
     assert state(pool) is PoolState.STARTING
-    early = submit(pool, 1, user=1)  # accepted while starting, run once warm
+    early = submit(pool, 1, user=1)  # accepted before the start, run once the engine is up
     await wait_until(lambda: pool.queue_depth == 1)
     await pool.start()
-    assert state(pool) is PoolState.READY and pool.error is None
-    assert engine.warmed == ["oil"]
+    assert await pool.warmed() is PoolState.READY and pool.error is None
+    assert engine.warmed == ["oil"] and pool.warm_progress == (1, 1)
     assert made_in == [engine.warmup_thread] and engine.warmup_thread != threading.get_ident()
     assert (await early).shape == (1, SIZE, SIZE, 3)
     await pool.aclose()
@@ -405,12 +431,15 @@ async def test_states_and_warm_up_in_the_worker_thread() -> None:
         await pool.stylize("ink", frames(2), user_id=1)
 
 
-async def test_a_failed_warm_up_means_error_with_its_reason() -> None:
-    pool = InferencePool(TinyEngine(warmup_error="weights missing"), config())
+async def test_an_engine_that_fails_to_build_means_error_with_its_reason() -> None:
+    def factory() -> TinyEngine:
+        raise RuntimeError("weights missing")
+
+    pool = InferencePool([factory], config())
     early = submit(pool, 1, user=1)
     await wait_until(lambda: pool.queue_depth == 1)
     await pool.start()
-    assert state(pool) is PoolState.ERROR
+    assert await pool.warmed() is PoolState.ERROR
     assert pool.error is not None and "weights missing" in pool.error
     with pytest.raises(PoolUnavailable, match="weights missing"):
         await early
@@ -418,6 +447,69 @@ async def test_a_failed_warm_up_means_error_with_its_reason() -> None:
         await pool.stylize("ink", frames(2), user_id=1)
     await pool.aclose()
     assert state(pool) is PoolState.CLOSED
+
+
+async def test_the_stand_in_serves_while_the_worker_warms_up_then_retires() -> None:
+    """A request waits for its own style on the stand-in, not for the worker's warm-up."""
+    styles = ("ink", "oil", "tar")
+    worker, stand_in = HeldWarmUp(styles), TinyEngine(styles)
+    pool = InferencePool(worker, config(), stand_in=stand_in)
+    await pool.start()
+    try:
+        assert await asyncio.to_thread(worker.warming["ink"].wait, 10)
+        await wait_until(lambda: state(pool) is PoolState.WARMING)
+        assert (await submit(pool, 1, user=1, style="tar")).shape == (1, SIZE, SIZE, 3)
+        assert [call.style for call in stand_in.calls] == ["tar"] and not worker.calls
+        assert worker.warmed == [] and pool.warm_progress == (0, 3)  # still at "ink"
+        assert state(pool) is PoolState.WARMING
+    finally:
+        worker.open_all()
+    assert await pool.warmed() is PoolState.READY and pool.warm_progress == (3, 3)
+    assert (await submit(pool, 2, user=1, style="oil")).shape == (1, SIZE, SIZE, 3)
+    assert [call.style for call in worker.calls] == ["oil"] and len(stand_in.calls) == 1
+    await wait_until(
+        lambda: "artisto-infer-stand-in" not in {t.name for t in threading.enumerate()}
+    )
+    await pool.aclose()
+
+
+async def test_a_failed_warm_up_means_error_after_what_the_stand_in_served() -> None:
+    worker = HeldWarmUp(("ink",), warmup_error="a pack is corrupt")
+    stand_in = TinyEngine()
+    pool = InferencePool(worker, config(), stand_in=stand_in)
+    await pool.start()
+    try:
+        await wait_until(lambda: state(pool) is PoolState.WARMING)
+        assert (await submit(pool, 1, user=1)).shape == (1, SIZE, SIZE, 3)
+    finally:
+        worker.open_all()
+    assert await pool.warmed() is PoolState.ERROR
+    assert pool.error is not None and "a pack is corrupt" in pool.error
+    with pytest.raises(PoolUnavailable, match="a pack is corrupt"):
+        await pool.stylize("ink", frames(2), user_id=1)
+    await pool.aclose()
+    assert state(pool) is PoolState.CLOSED and len(stand_in.calls) == 1
+
+
+async def test_closing_during_the_warm_up_waits_for_one_style_only() -> None:
+    engine = HeldWarmUp(("ink", "oil", "tar"))
+    pool = InferencePool(engine, config())
+    await pool.start()
+    try:
+        assert await asyncio.to_thread(engine.warming["ink"].wait, 10)
+        assert state(pool) is PoolState.STARTING  # no stand-in: nothing serves yet
+        assert pool.warm_progress == (0, 3)
+        closing = asyncio.ensure_future(pool.aclose())
+        waiting = asyncio.ensure_future(pool.warmed())
+        await asyncio.sleep(0.05)
+        assert not closing.done() and not waiting.done()  # "ink" is still warming
+        engine.warm_gates["ink"].set()
+        await closing
+    finally:
+        engine.open_all()
+    assert await waiting is PoolState.CLOSED
+    assert engine.warmed == ["ink"]
+    assert not any(t.name.startswith("artisto-infer") for t in threading.enumerate())
 
 
 async def test_aclose_fails_what_is_queued_and_finishes_what_runs() -> None:

@@ -32,7 +32,8 @@ from inference.media.video import (
 )
 from inference.media.video_shrink import shrink_to_fit
 from inference.media.video_temporal import TemporalFilter
-from inference.pool import InferencePool, PoolConfig, Priority
+from inference.pool import InferencePool, Priority
+from inference.pool_engine import PoolConfig
 from tests import fixtures_video as fx
 
 
@@ -358,8 +359,11 @@ class InvertEngine:
         self.calls: list[tuple[int, int]] = []
         """(frames, thread) of each call."""
 
-    def warmup(self, styles: object) -> None:
-        pass
+    def begin_warmup(self, styles: object) -> list[str]:
+        return []
+
+    def warm(self, style: str) -> None:
+        raise AssertionError("nothing to warm")
 
     def stylize_batch(self, style: str, frames: np.ndarray) -> np.ndarray:
         self.calls.append((len(frames), threading.get_ident()))
