@@ -200,11 +200,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_positive_int, default=384, help="processing size")
     p.add_argument("--no-write", action="store_true", help="print only; leave style.toml as is")
 
-    p = command("bench", _cmd_bench, "Benchmark the generator, the photo and the video pipelines.")
-    p.add_argument(
-        "which", nargs="?", choices=["generator", "photo", "video", "all"], default="all"
+    p = command(
+        "bench",
+        _cmd_bench,
+        "Benchmark the generator, the photo and the video pipelines, or the time to the "
+        "playground's URL (startup).",
     )
-    p.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
+    p.add_argument(
+        "which",
+        nargs="?",
+        choices=["generator", "photo", "video", "startup", "all"],
+        default="all",
+        help="all: the three pipelines",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="fewer sizes and repeats (startup: no photo)"
+    )
 
     p = command("db", _cmd_db_upgrade, "Database commands.")
     db_sub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)

@@ -116,7 +116,11 @@ class InferenceSettings(BaseModel):
     job_timeout_s: float = Field(600.0, gt=0, description="Longest a single job may run.")
     model_cache_size: int = Field(8, ge=1, description="Generators kept loaded (LRU).")
     model_cache_mb: int = Field(1024, ge=1, description="Memory the loaded generators may take.")
-    warmup: bool = Field(True, description="Run each shipped style once at start.")
+    warmup: bool = Field(
+        True,
+        description="Run each installed style once after start, in the background (on the CPU "
+        "this compiles it); a stand-in engine serves meanwhile.",
+    )
     max_side: int = Field(1280, ge=64, description="Longest side of a stylized photo, in pixels.")
     jpeg_quality: int = Field(92, ge=1, le=100, description="JPEG quality of results.")
     video_max_side: int = Field(720, ge=64, description="Longest processed side of a video.")

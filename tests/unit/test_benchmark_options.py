@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks import startup
 from benchmarks.video import main
 
 
@@ -14,3 +15,14 @@ def test_a_bad_sides_value_is_a_usage_error(sides: str, capsys: pytest.CaptureFi
 
     assert exit_info.value.code == 2
     assert "argument --sides" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("runs", ["0", "-1", "two"])
+def test_a_bad_number_of_start_up_runs_is_a_usage_error(
+    runs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        startup.main(argv=["--runs", runs])
+
+    assert exit_info.value.code == 2
+    assert "argument --runs" in capsys.readouterr().err
