@@ -5,9 +5,10 @@ Runs resume from their checkpoints, so the command can be stopped and started ag
     python -m training.tools.ship --runs ~/artisto-runs                 # every style, in order
     python -m training.tools.ship --only great_wave --ablation         # and its no-stability twin
 
-Each finished style is evaluated (``artisto eval``'s metrics) and copied into
-``inference/styles/NAME``. With ``--ablation``, the same recipe without the stability terms
-is trained too, and its noise flicker is written beside the stabilized one.
+Each finished style is evaluated (``artisto eval``'s figures) and copied into
+``inference/styles/NAME`` unless the style installed there scores at least as strong. With
+``--ablation``, the same recipe without the stability terms is trained too, and its noise
+flicker is written beside the stabilized one.
 
 A CPU run outlives a working session, and only the repository outlives the machine: ``--park``
 copies the checkpoint of every unfinished run (a style not installed, an ablation twin not
@@ -30,8 +31,9 @@ from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
 from training.checkpoint import CHECKPOINT_FILE
 from training.data import SHARED_DATA
-from training.evaluate import StabilityReport, evaluate, torch_generator
+from training.evaluate import evaluate, torch_generator
 from training.export import SUMMARY_ONLY_KEYS
+from training.measure import Measurement
 from training.recipe import Recipe
 from training.train import TrainJob, pick_validation, train
 
@@ -42,11 +44,38 @@ PARKED_DIR = Path(__file__).resolve().parents[1] / "parked"
 UNSTABILIZED_METRIC = "noise_flicker_unstabilized"
 
 
-def _evaluate(pack: StylePack, data: Path) -> StabilityReport:
+def stability(pack: StylePack, data: Path) -> dict[str, float]:
+    """A twin's figures: stability only (it is never installed)."""
     photos = pick_validation(data / "photos" / "val", 8)
-    return evaluate(
-        torch_generator(pack.build_generator()), photos, clip=data / "videos" / "vtest.mp4"
-    )
+    generator = torch_generator(pack.build_generator())
+    clip = data / "videos" / "vtest.mp4"
+    return evaluate(generator, photos, clip=clip if clip.is_file() else None).as_metrics()
+
+
+def install_if_stronger(
+    pack: StylePack, measurement: Measurement, shipped: Path = SHIPPED_STYLES_DIR
+) -> bool:
+    """Copy ``pack`` over the installed style of its name unless that one scores at least
+    as strong: a shipped style is kept until a retrained one beats it on the style score."""
+    target = shipped / pack.name
+    if target.is_dir():
+        installed = load_pack(target)
+        score = installed.meta.metrics.get("style_score")
+        if score is None:
+            score = measurement.pack(installed)["style_score"]
+            update_metrics(target, {"style_score": score})
+        if score <= pack.meta.metrics["style_score"]:
+            log.info("ship.kept style=%s installed=%.3f new=%.3f", pack.name, score,
+                     pack.meta.metrics["style_score"])  # fmt: skip
+            return False
+    staging = shipped / f".{pack.name}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(pack.path, staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    load_pack(target)
+    log.info("ship.installed style=%s path=%s", pack.name, target)
+    return True
 
 
 def trained_recipe(pack: StylePack) -> Recipe:
@@ -114,9 +143,10 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         return catalog_job(entry, run_dir, recipe, data=data, cache=args.cache, device=args.device)
 
     fresh = needs_training(entry.name, args.runs)
+    measurement = Measurement(cache_dir=args.cache, data=data)
     if fresh:
         (pack,) = train(job(entry.name, recipe))
-        metrics = _evaluate(pack, data).as_metrics()
+        metrics = measurement.pack(pack)
     else:
         pack = load_pack(SHIPPED_STYLES_DIR / entry.name)
         recipe = trained_recipe(pack)  # its twin must match what shipped, not today's defaults
@@ -127,21 +157,14 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
     if args.ablation:
         twin_recipe = recipe.with_overrides(stability_on=False)
         (twin,) = train(job(entry.name + ABLATION_SUFFIX, twin_recipe))
-        twin_metrics = _evaluate(twin, data).as_metrics()
+        twin_metrics = stability(twin, data)
         update_metrics(twin.path, twin_metrics)
         metrics[UNSTABILIZED_METRIC] = twin_metrics["noise_flicker"]
         metrics["warp_error_unstabilized"] = twin_metrics["warp_error"]
     pack = update_metrics(pack.path, metrics)
     log.info("ship.evaluated style=%s metrics=%s", entry.name, metrics)
     if args.install and fresh:
-        target = SHIPPED_STYLES_DIR / entry.name
-        staging = SHIPPED_STYLES_DIR / f".{entry.name}.new"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(pack.path, staging)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
-        load_pack(target)
-        log.info("ship.installed style=%s path=%s", entry.name, target)
+        install_if_stronger(pack, measurement)
     if args.install:
         finished = [entry.name, entry.name + ABLATION_SUFFIX] if args.ablation else [entry.name]
         for run in finished:
