@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +79,26 @@ class PhotoCrops:
     def crop(self, rng: random.Random | None = None) -> torch.Tensor:
         """A random crop; ``rng`` draws it instead of the run's own sequence."""
         rng = rng or self.rng
-        photo = rng.choice(self.photos)
-        w, h = photo.size
+        (patch,) = self._crops([rng.choice(self.photos)], rng)
+        return patch
+
+    def pairs(
+        self, painted: Sequence[Sequence[Image.Image]], ids: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crops of photos and the same crops of their painted versions: ``painted[s][i]`` is
+        photo ``i`` as painting ``s`` paints it, at the photo's size; ``ids`` gives each
+        sample's painting."""
+        photos, targets = [], []
+        for style in ids:
+            index = self.rng.randrange(len(self.photos))
+            photo, target = self._crops([self.photos[index], painted[style][index]], self.rng)
+            photos.append(photo)
+            targets.append(target)
+        return torch.stack(photos), torch.stack(targets)
+
+    def _crops(self, images: Sequence[Image.Image], rng: random.Random) -> list[torch.Tensor]:
+        """The same random crop (and flip) of images of one size."""
+        w, h = images[0].size
         short = min(w, h)
         if self.scale is None:
             side = int(short * rng.uniform(0.45, 1.0))
@@ -88,12 +107,15 @@ class PhotoCrops:
         side = max(side, min(short, self.size // 2))
         x = rng.randint(0, w - side)
         y = rng.randint(0, h - side)
-        patch = photo.resize(
-            (self.size, self.size), Image.Resampling.BICUBIC, (x, y, x + side, y + side)
-        )
-        if rng.random() < 0.5:
-            patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        return to_tensor(patch)
+        box = (x, y, x + side, y + side)
+        flip = rng.random() < 0.5
+        patches = []
+        for image in images:
+            patch = image.resize((self.size, self.size), Image.Resampling.BICUBIC, box)
+            if flip:
+                patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            patches.append(to_tensor(patch))
+        return patches
 
     def batch(self, n: int, rng: random.Random | None = None) -> torch.Tensor:
         return torch.stack([self.crop(rng) for _ in range(n)])

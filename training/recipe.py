@@ -124,6 +124,14 @@ class Recipe(_Section):
     """relative: each layer's Gram error over the painting's Gram energy (the deepest layer,
     furthest from any photo, then dominates). score: per layer, log10 of the Gram distance over
     the training photos' own distance from the painting, as the style score counts it."""
+    distill_iters: Annotated[int, Field(ge=0)] = 0
+    """The first iterations learn the teacher's painted photos (``training/teacher.py``) by
+    mean absolute pixel error, without the loss network: a few times cheaper per step, and the
+    photo's content is there from the start. 0: no teacher."""
+    distill_batch: Annotated[int, Field(ge=1)] = 8
+    content_target: Literal["photo", "teacher"] = "photo"
+    """What the content term compares the output with: the photo, or the teacher's painted
+    photo (the Gram terms then take the painted look past the teacher's)."""
     stability_on: bool = True
     work_side: Annotated[int, Field(ge=64)] = 512
     """Longest side the shipped generator works at (strokes keep their scale on big photos)."""

@@ -66,7 +66,7 @@ def overlay(image: Image.Image, heat: torch.Tensor) -> Image.Image:
 
 
 def save_loss_curves(history: dict[str, list[float]], path: Path) -> None:
-    names = [k for k in history if k != "iter" and history[k]]
+    names = [k for k in history if k != "iter" and any(history[k])]
     fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.8 * len(names)), sharex=True)
     axes_list = np.atleast_1d(axes)
     steps = history["iter"]

@@ -39,23 +39,23 @@ from training.export import StyleInfo, export_packs
 from training.generator import new_generator, speed_up_output_conv_backward
 from training.losses import (
     content_loss,
-    motion_stability,
-    noise_stability,
     style_loss,
     total_variation,
 )
-from training.motion import MotionRange, random_affine, warp
+from training.motion import MotionRange
 from training.multistyle import MultiStyleNet
 from training.recipe import Recipe, RecipeError, StylePrep
 from training.report import save_loss_curves
 from training.samples import write_samples
+from training.stability_pass import stable_pass
 from training.targets import StyleTargets
+from training.teacher import painted_photos
 from training.vgg import VGG16Features
 from training.vgg_weights import load_vgg16_state
 
 log = logging.getLogger(__name__)
 
-LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion")
+LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion", "teacher")
 PREFERRED_VAL = (
     "gcompris_music-mexico.jpg",
     "gcompris_music-italy.jpg",
@@ -153,6 +153,11 @@ class Trainer:
                 job.data_dir, r.size, seed=r.seed, keep_side=r.work_side, scale=r.crop_scale
             )
         )
+        self.painted = (
+            [painted_photos(self.data.photos, image, job.run_dir) for image in self.style_images]
+            if r.distill_iters or r.content_target == "teacher"
+            else []
+        )
         self.targets = StyleTargets(self.vgg, self.style_images, r.style_layers, self.device)
         if r.style_loss == "score":
             self.targets.measured_against(self.data, r.seed)
@@ -216,28 +221,22 @@ class Trainer:
         r, w = self.recipe, self.recipe.weights
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(r, iteration)
-        x = self.data.batch(r.batch).to(self.device, memory_format=self.memory_format)
-        n = x.shape[0]
-        ids = style_ids(iteration, n, self.styles).to(self.device)
+        if iteration < r.distill_iters:
+            return self.distill_step(iteration)
+        ids = style_ids(iteration, r.batch, self.styles)
+        painted = None
+        if r.content_target == "teacher":
+            x, painted = self.data.pairs(self.painted, ids.tolist())
+            painted = painted.to(self.device, memory_format=self.memory_format)
+        else:
+            x = self.data.batch(r.batch)
+        x, ids = x.to(self.device, memory_format=self.memory_format), ids.to(self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
             if r.stability_on:
-                # Noise on the first half of the batch, motion on the second: each stability
-                # term sees half the batch, for two thirds of the generator's cost.
-                half = max(1, n // 2)
-                clean_a, clean_b = x[:half], x[half:] if n > 1 else x
-                ids_b = ids[half:] if n > 1 else ids
-                sigma = (
-                    torch.rand(half, 1, 1, 1, generator=self.noise_gen) * r.stability.noise_sigma
-                )
-                noise = torch.randn(clean_a.shape, generator=self.noise_gen) * sigma
-                theta = random_affine(len(clean_b), r.size, r.size, self.motion, self.noise_gen)
-                moved, inside = warp(clean_b, theta)
-                inputs = torch.cat([x, clean_a + noise.to(self.device), moved])
-                out = self.generate(inputs, torch.cat([ids, ids[:half], ids_b])).float()
-                y, y_noisy, y_moved = torch.split(out, [n, half, len(clean_b)])
-                y_then_moved, _ = warp(y[n - len(clean_b) :], theta)
-                l_noise = noise_stability(y[:half], y_noisy)
-                l_motion = motion_stability(y_moved, y_then_moved, inside)
+                y, l_noise, l_motion = stable_pass(
+                    self.generate, x, ids, noise_sigma=r.stability.noise_sigma,
+                    motion=self.motion, rng=self.noise_gen,
+                )  # fmt: skip
             else:
                 y = self.generate(x, ids).float()
                 l_noise = l_motion = torch.zeros((), device=self.device)
@@ -246,7 +245,8 @@ class Trainer:
                 score_shaped = self.targets.floor is not None
                 photo = self.vgg(x) if score_shaped else self.vgg(x, until=r.content_layer)
                 own = self.targets.own_distances(photo, ids) if score_shaped else None
-                target = photo[r.content_layer]
+                aim = photo if painted is None else self.vgg(painted, until=r.content_layer)
+                target = aim[r.content_layer]
         feats = {k: v.float() for k, v in feats.items()}
         l_content = content_loss(feats[r.content_layer], target.float())
         l_style = style_loss(feats, self.style_grams, ids, own)
@@ -258,10 +258,26 @@ class Trainer:
             + w.noise * l_noise
             + w.motion * l_motion
         )
+        return self._update(total, l_content, l_style, l_tv, l_noise, l_motion)
+
+    def distill_step(self, iteration: int) -> dict[str, float]:
+        """Learn the teacher's painted photos, pixel by pixel: no loss network, a few times
+        cheaper than a step of the full recipe."""
+        ids = style_ids(iteration, self.recipe.distill_batch, self.styles)
+        x, painted = self.data.pairs(self.painted, ids.tolist())
+        x, painted = x.to(self.device), painted.to(self.device)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
+            y = self.generate(x, ids.to(self.device)).float()
+        l_teacher = (y - painted).abs().mean()
+        none = torch.zeros((), device=self.device)
+        return self._update(l_teacher, none, none, none, none, none, l_teacher)
+
+    def _update(self, total: torch.Tensor, *terms: torch.Tensor) -> dict[str, float]:
+        """One optimizer step on ``total``; the loss history's values, in LOSS_NAMES order."""
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()  # type: ignore[no-untyped-call]
         self.optimizer.step()
-        values = (total, l_content, l_style, l_tv, l_noise, l_motion)
+        values = (total, *terms) + (torch.zeros(()),) * (len(LOSS_NAMES) - 1 - len(terms))
         return {k: float(v.detach()) for k, v in zip(LOSS_NAMES, values, strict=True)}
 
     # --- reports ---------------------------------------------------------------------------
@@ -319,7 +335,7 @@ class Trainer:
             losses = self.step(iteration)
             self.history["iter"].append(iteration + 1)
             for key, value in losses.items():
-                self.history[key].append(value)
+                self.history.setdefault(key, []).append(value)
             bar.set_postfix(
                 {k: f"{losses[k]:.3g}" for k in ("content", "style", "noise", "motion")},
                 refresh=False,

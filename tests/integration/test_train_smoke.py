@@ -254,3 +254,20 @@ def test_the_score_shaped_term_on_crops_at_work_scale_trains_a_loadable_pack(
     recorded = load_pack(pack.path).meta.recipe
     assert recorded["style_loss"] == "score" and recorded["crop_scale"] == [0.8, 1.25]
     assert all(math.isfinite(v) for v in recorded["final_losses"].values())
+
+
+def test_a_teacher_start_then_the_gram_terms_toward_its_painted_photos(
+    tiny_job: JobFactory,
+) -> None:
+    """The peer paints the training photos; the first iterations learn them pixel by pixel,
+    the rest compare the content with them."""
+    recipe = _recipe(iters=4, distill_iters=2, distill_batch=2, content_target="teacher")
+    job = tiny_job(recipe)
+    trainer = Trainer(job)
+    assert len(trainer.painted) == 1 and len(trainer.painted[0]) == len(trainer.data.photos)
+    assert trainer.painted[0][0].size == trainer.data.photos[0].size
+    trainer.run()
+    history = trainer.history
+    assert all(v > 0 for v in history["teacher"][:2]) and history["teacher"][2:] == [0.0, 0.0]
+    assert history["style"][:2] == [0.0, 0.0] and all(v > 0 for v in history["style"][2:])
+    assert list((job.run_dir / "teacher").iterdir()), "painted photos are kept with the run"
