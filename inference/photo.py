@@ -20,7 +20,7 @@ import numpy as np
 from inference.media.image import (
     DEFAULT_MAX_SIDE,
     ImageFormat,
-    decode_image,
+    decode_photo,
     encode_image,
     finish_photo,
     prepare_photo,
@@ -64,9 +64,14 @@ class _Prepared:
 
 def _decode(data: bytes | Path, options: PhotoOptions) -> _Prepared:
     start = time.perf_counter()
-    img = decode_image(data, max_megapixels=options.max_megapixels, max_side=options.max_side)
-    frame = prepare_photo(img, options.work_side)
-    return _Prepared(frame[np.newaxis], img.size, _ms_since(start))
+    photo, size = decode_photo(
+        data,
+        max_side=options.max_side,
+        work_side=options.work_side,
+        max_megapixels=options.max_megapixels,
+    )
+    frame = prepare_photo(photo, options.work_side)
+    return _Prepared(frame[np.newaxis], size, _ms_since(start))
 
 
 def _encode(

@@ -60,11 +60,36 @@ def decode_image(
     Animated GIF and WebP give their first frame. Transparent pixels are put on white.
     Raises MediaDecodeError, MediaTooLarge or UnsupportedMedia with a message for the sender.
     """
+    img = _open(_read(data), max_megapixels)
+    return _decode_to(img, fit_size(img.size, max_side) if max_side is not None else img.size)
+
+
+def decode_photo(
+    data: bytes | Path, *, max_side: int, work_side: int | None, max_megapixels: float = 50.0
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The upright photo as a generator working at ``work_side`` sees it, and the size of the
+    result (the photo's, capped to ``max_side``).
+
+    A JPEG is decoded only as large as the work size needs: the result is the generator's
+    output scaled up, so pixels beyond the work size would be decoded for nothing.
+    """
+    img = _open(_read(data), max_megapixels)
+    size = fit_size(img.size, max_side)
+    work = fit_size(size, work_side) if work_side is not None else size
+    photo = _decode_to(img, work)
+    upright = size if photo.size == work else (size[1], size[0])
+    return photo, upright
+
+
+def _read(data: bytes | Path) -> bytes:
     raw = data.read_bytes() if isinstance(data, Path) else data
     if not raw:
         raise MediaDecodeError("the file is empty")
-    img = _open(raw, max_megapixels)
-    target = fit_size(img.size, max_side) if max_side is not None else img.size
+    return raw
+
+
+def _decode_to(img: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """``img`` (opened, not yet decoded) as upright RGB of ``target`` (before the turn)."""
     if img.format in ("JPEG", "MPO") and target != img.size:
         img.draft(None, (math.ceil(target[0] * DRAFT_GAP), math.ceil(target[1] * DRAFT_GAP)))
     try:

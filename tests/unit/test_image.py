@@ -14,6 +14,7 @@ from artisto.errors import MediaDecodeError, MediaTooLarge
 from inference.media.image import (
     ImageFormat,
     decode_image,
+    decode_photo,
     encode_image,
     finish_photo,
     fit_size,
@@ -315,6 +316,36 @@ def test_capped_size_is_computed_from_the_full_size_not_the_draft() -> None:
         data = _save(_photo(width, height), "JPEG")
         for side in (60, 128, 150, 200):
             assert decode_image(data, max_side=side).size == fit_size((width, height), side)
+
+
+def test_photo_is_decoded_at_the_work_size_with_the_output_size_beside_it() -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    data = _save(_halves(1600, 800, RED, BLUE), "JPEG", quality=95, exif=exif)
+
+    photo, size = decode_photo(data, max_side=400, work_side=100)
+
+    assert size == (200, 400)  # upright, capped to max_side
+    assert photo.size == (50, 100)  # upright, at the work size
+    assert _close(_pixel(photo, (25, 10)), RED) and _close(_pixel(photo, (25, 90)), BLUE)
+
+
+def test_photo_at_the_work_size_matches_the_output_size_shrunk_again() -> None:
+    """Decoding straight to the work size gives the pixels the two-step path gave."""
+    data = _save(_photo(1600, 1200, seed=5), "JPEG", quality=95)
+
+    photo, size = decode_photo(data, max_side=800, work_side=200)
+    two_steps = fit_within(decode_image(data, max_side=800), 200)
+
+    assert size == (800, 600) and photo.size == two_steps.size == (200, 150)
+    mse = np.mean((np.asarray(photo, np.float64) - np.asarray(two_steps, np.float64)) ** 2)
+    assert 10 * np.log10(255**2 / mse) > 35
+
+
+def test_photo_smaller_than_the_work_size_is_not_upscaled() -> None:
+    photo, size = decode_photo(_save(_photo(64, 48), "PNG"), max_side=1280, work_side=512)
+
+    assert photo.size == size == (64, 48)
 
 
 def test_max_side_applies_to_non_jpeg_too() -> None:
