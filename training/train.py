@@ -309,9 +309,10 @@ class Trainer:
         self.fit()
         return self.export()
 
-    def fit(self, stop_at: float | None = None) -> bool:
-        """Train to the recipe's iterations, or until ``stop_at`` (``time.time()``) passes, with
-        a checkpoint at the stop; True when the run is finished."""
+    def fit(self, stop_at: float | None = None, until: int | None = None) -> bool:
+        """Train to the recipe's iterations, or until ``stop_at`` (``time.time()``) passes or
+        iteration ``until`` is done, with a checkpoint at the stop; True when the run is
+        finished. The step size follows the recipe's schedule whatever the stop."""
         job, r = self.job, self.recipe
         if job.resume and self.checkpoint_path.is_file():
             self.load_checkpoint()
@@ -322,8 +323,9 @@ class Trainer:
             image.save(job.run_dir / name, quality=92)
         self.net.train()
         started = time.monotonic()
+        end = r.iters if until is None else min(until, r.iters)
         bar = tqdm(
-            range(self.start_iter, r.iters),
+            range(self.start_iter, end),
             initial=self.start_iter,
             total=r.iters,
             desc=job.name,
@@ -342,13 +344,14 @@ class Trainer:
             )
             done = iteration + 1
             out_of_time = stop_at is not None and time.time() >= stop_at
-            if done % r.checkpoint_every == 0 or done == r.iters or out_of_time:
+            if done % r.checkpoint_every == 0 or done in (r.iters, end) or out_of_time:
                 self.save_checkpoint(done)
             if done % r.sample_every == 0 or done == r.iters or iteration == self.start_iter:
                 self.write_samples(done)
             if out_of_time:
                 break
         bar.close()
+        self.start_iter = done
         log.info(
             "train.stopped",
             extra={
