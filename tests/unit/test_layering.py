@@ -104,3 +104,19 @@ def test_package_has_modules_to_check(package: str) -> None:
 def test_no_forbidden_imports(package: str) -> None:
     found = violations(package)
     assert not found, f"{package}/ must not import {sorted(RULES[package])}:\n" + "\n".join(found)
+
+
+MAX_MODULE_LINES = 400
+SOURCE_PACKAGES = ("artisto", "bot", "inference", "training", "playground", "benchmarks")
+
+
+def test_no_module_outside_the_tests_is_over_400_lines() -> None:
+    """One job per module: past this, a module is doing several and wants splitting."""
+    modules = [p for package in SOURCE_PACKAGES for p in sorted((ROOT / package).rglob("*.py"))]
+    assert len(modules) > 100, "the packages were not found"
+    long = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for path in modules
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
+    assert not long, f"over {MAX_MODULE_LINES} lines:\n" + "\n".join(long)
