@@ -9,7 +9,8 @@ quotes). Every ``--score-every`` iterations the generator paints the photos of `
 through the product's photo path at the recipe's work size, and the style score (the
 ``artisto eval`` measure, against the painting as trained) goes as one JSON line to
 ``RUNS/RUN/scores.jsonl`` with the step time; ``score_N.jpg`` shows four of the outputs. At the
-end the noise flicker is added. Run the same command with a larger ``--iters`` to go on.
+end the noise flicker and the face check (the validation photos and ``content/brad_pitt.jpg``)
+are added. Run the same command with a larger ``--iters`` to go on.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from artisto.errors import ArtistoError
 from training.catalog import catalog_job, read_catalog, select
 from training.data import SHARED_DATA, image_files
 from training.evaluate import evaluate, torch_generator
+from training.faces import face_check
 from training.recipe import Recipe
 from training.style_eval import product_pairs, torch_stylizer
 from training.style_strength import STYLE_LAYERS, StyleMeter
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SHEET_CELL = 256
 SCORES_FILE = "scores.jsonl"
+PORTRAIT = "brad_pitt.jpg"
+"""A large face (``content/``), added to the validation photos for the face check."""
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -56,9 +60,12 @@ def parse_override(text: str) -> tuple[str, Any]:
 class Probe:
     """One run and its meter: train to a mark, score, repeat."""
 
-    def __init__(self, trainer: Trainer, val: list[Path], cache: Path) -> None:
+    def __init__(
+        self, trainer: Trainer, val: list[Path], portraits: list[Path], cache: Path
+    ) -> None:
         self.trainer = trainer
         self.val = val
+        self.portraits = portraits
         vgg = VGG16Features(load_vgg16_state(cache), STYLE_LAYERS)
         self.meter = StyleMeter(vgg, trainer.style_images[0])
         self.scores = trainer.job.run_dir / SCORES_FILE
@@ -78,7 +85,8 @@ class Probe:
 
     def score(self, iteration: int, seconds_per_iter: float, final: bool) -> dict[str, Any]:
         net = self.trainer.style_net(0)
-        pairs = product_pairs(self.val, torch_stylizer(net), self.trainer.recipe.work_side)
+        work_side = self.trainer.recipe.work_side
+        pairs = product_pairs(self.val, torch_stylizer(net), work_side)
         line: dict[str, Any] = {
             "iteration": iteration,
             "s_per_it": round(seconds_per_iter, 3),
@@ -87,6 +95,8 @@ class Probe:
         if final:
             flicker = evaluate(torch_generator(net), pick_validation(self.val[0].parent, 8))
             line["noise_flicker"] = round(flicker.noise_flicker, 4)
+            portraits = product_pairs(self.portraits, torch_stylizer(net), work_side)
+            line["faces_kept"] = face_check([*portraits, *pairs]).kept
         self.trainer.net.train()
         with self.scores.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(line) + "\n")
@@ -125,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         entry, args.runs / args.run, recipe, data=args.data, cache=args.cache, device="cpu"
     )
     job.show_progress = False
-    probe = Probe(Trainer(job), image_files(args.data / "photos" / "val"), args.cache)
+    val = image_files(args.data / "photos" / "val")
+    portraits = [p for p in (args.data / "content" / PORTRAIT,) if p.is_file()]
+    probe = Probe(Trainer(job), val, portraits, args.cache)
     marks = [*range(args.score_every, args.iters, args.score_every), args.iters]
     for mark in marks:
         seconds = probe.train_to(mark)
