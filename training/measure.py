@@ -15,7 +15,7 @@ from inference.registry import StylePack
 from training.data import SHARED_DATA, image_files
 from training.evaluate import evaluate, torch_generator
 from training.style_eval import gatys_ceiling, product_pairs, report_photos, style_report
-from training.style_strength import STYLE_LAYERS
+from training.style_strength import STYLE_LAYERS, StyleMeter
 from training.train import pick_validation
 from training.vgg import VGG16Features
 from training.vgg_weights import load_vgg16_state
@@ -53,18 +53,33 @@ class Measurement:
             size=self.size,
             clip=video if video.is_file() else None,
         )
-        vgg = VGG16Features(load_vgg16_state(self.cache_dir), STYLE_LAYERS)
+        vgg = self._vgg()
         ceiling = None
         if self.ceiling:
             ceiling = gatys_ceiling(vgg, reference, self.data, self.cache_dir, progress=log.info)
-        photos = image_files(self.photos) if self.photos else report_photos(self.data)
-        pairs = product_pairs(photos, stylizer, work_side)
+        pairs = product_pairs(self._photos(), stylizer, work_side)
         return style_report(vgg, reference, pairs, ceiling).as_metrics() | stability.as_metrics()
+
+    def score_against(self, pack: StylePack, reference: Image.Image) -> float:
+        """The style score of a pack's photo path against another painting's preparation: two
+        packs prepared from a painting differently compare only on one reference."""
+        pairs = product_pairs(self._photos(), self._stylizer(pack), pack.meta.work_side)
+        return StyleMeter(self._vgg(), reference).score(pairs)
 
     def pack(self, pack: StylePack) -> dict[str, float]:
         """A pack's figures, its photo path as ``artisto stylize`` runs it."""
+        reference = Image.open(pack.style_image_path).convert("RGB")
+        return self.style(
+            pack.build_generator(), reference, self._stylizer(pack), pack.meta.work_side
+        )
+
+    def _stylizer(self, pack: StylePack) -> BatchStylizer:
         from inference.cli import photo_generator
 
-        reference = Image.open(pack.style_image_path).convert("RGB")
-        stylizer = photo_generator(pack, "cpu", self.cache_dir)
-        return self.style(pack.build_generator(), reference, stylizer, pack.meta.work_side)
+        return photo_generator(pack, "cpu", self.cache_dir)
+
+    def _vgg(self) -> VGG16Features:
+        return VGG16Features(load_vgg16_state(self.cache_dir), STYLE_LAYERS)
+
+    def _photos(self) -> list[Path]:
+        return image_files(self.photos) if self.photos else report_photos(self.data)

@@ -14,6 +14,7 @@ from inference.registry import load_pack, update_metrics
 from training.catalog import CatalogEntry
 from training.measure import Measurement
 from training.recipe import Recipe
+from training.tools.ship import installed_score
 from training.tools.together import ship_together
 from training.vgg_weights import ensure_vgg16
 
@@ -76,8 +77,15 @@ def test_a_shared_run_installs_each_painting_unless_the_installed_one_is_stronge
 
     update_metrics(shipped / "stars", {"style_score": -5.0})  # an installed style far stronger
     args.run, args.ablation = "again", False
-    ship_together(entries, args, _measurement(args), shipped)
+    again = ship_together(entries, args, _measurement(args), shipped)
     assert load_pack(shipped / "stars").meta.metrics["style_score"] == -5.0, "kept"
+
+    # Packs prepared from their paintings differently compare on the new one's reference.
+    installed, stars, waves = load_pack(shipped / "stars"), again[1], again[0]
+    assert installed_score(installed, stars, _measurement(args)) == -5.0
+    reference = Image.open(waves.style_image_path).convert("RGB")
+    other = installed_score(installed, waves, _measurement(args))
+    assert other == _measurement(args).score_against(installed, reference) != -5.0
 
 
 def test_a_catalog_override_beyond_the_paintings_preparation_needs_its_own_network(

@@ -26,6 +26,9 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from artisto.errors import ArtistoError
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
@@ -59,11 +62,7 @@ def install_if_stronger(
     as strong: a shipped style is kept until a retrained one beats it on the style score."""
     target = shipped / pack.name
     if target.is_dir():
-        installed = load_pack(target)
-        score = installed.meta.metrics.get("style_score")
-        if score is None:
-            score = measurement.pack(installed)["style_score"]
-            update_metrics(target, {"style_score": score})
+        score = installed_score(load_pack(target), pack, measurement)
         if score <= pack.meta.metrics["style_score"]:
             log.info("ship.kept style=%s installed=%.3f new=%.3f", pack.name, score,
                      pack.meta.metrics["style_score"])  # fmt: skip
@@ -76,6 +75,26 @@ def install_if_stronger(
     load_pack(target)
     log.info("ship.installed style=%s path=%s", pack.name, target)
     return True
+
+
+def installed_score(installed: StylePack, pack: StylePack, measurement: Measurement) -> float:
+    """The installed style's score to set against ``pack``'s: its recorded one where both were
+    trained on the same preparation of the painting, else its score against ``pack``'s (a
+    larger or other crop of the painting is a harder or easier reference)."""
+    reference = _rgb(pack.style_image_path)
+    same = np.array_equal(np.asarray(reference), np.asarray(_rgb(installed.style_image_path)))
+    if not same:
+        return measurement.score_against(installed, reference)
+    score = installed.meta.metrics.get("style_score")
+    if score is None:
+        score = measurement.pack(installed)["style_score"]
+        update_metrics(installed.path, {"style_score": score})
+    return score
+
+
+def _rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
 
 
 def trained_recipe(pack: StylePack) -> Recipe:
