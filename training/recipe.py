@@ -43,6 +43,10 @@ class LossWeights(_Section):
     tv: NonNegative = 0.02
     noise: NonNegative = 30000.0
     motion: NonNegative = 3000.0
+    teacher: NonNegative = 0.0
+    """Mean absolute pixel error toward the teacher's painted photo after the teacher start
+    (``distill_iters``): an anchor that keeps the photo's content and the teacher's colours
+    while the Gram terms sharpen the strokes."""
 
 
 class StylePrep(_Section):

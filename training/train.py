@@ -155,7 +155,7 @@ class Trainer:
         )
         self.painted = (
             [painted_photos(self.data.photos, image, job.run_dir) for image in self.style_images]
-            if r.distill_iters or r.content_target == "teacher"
+            if r.distill_iters or r.content_target == "teacher" or r.weights.teacher > 0
             else []
         )
         self.targets = StyleTargets(self.vgg, self.style_images, r.style_layers, self.device)
@@ -195,15 +195,21 @@ class Trainer:
         }
         write_checkpoint(self.checkpoint_path, state)
 
-    def load_checkpoint(self) -> None:
-        state = read_checkpoint(self.checkpoint_path, self.device)
+    def load_checkpoint(self, path: Path | None = None, *, branch: bool = False) -> None:
+        """Resume from this run's checkpoint, or from ``path``. A ``branch`` takes another run's
+        generator and optimizer on with this recipe (an experiment from a shared start): only
+        the paintings and the generator's shape must match."""
+        path = path or self.checkpoint_path
+        state = read_checkpoint(path, self.device)
         changes = self.recipe.changes_from(state["recipe"])
         names = [p.name for p in self.job.paintings]
         if state.get("paintings", names[:1]) != names:
-            changes.append(f"paintings: {state.get('paintings')} → {names}")
-        if changes:
+            raise RecipeError(f"{path} learned other paintings: {state.get('paintings')}")
+        if branch and changes:
+            log.info("train.branched", extra={"from": str(path), "changes": "; ".join(changes)})
+        elif changes:
             raise RecipeError(
-                f"{self.checkpoint_path} was trained with another recipe ({'; '.join(changes)});"
+                f"{path} was trained with another recipe ({'; '.join(changes)});"
                 " resume it with that recipe, or start a new run folder"
             )
         self.net.load_state_dict(state["net"])
@@ -225,7 +231,7 @@ class Trainer:
             return self.distill_step(iteration)
         ids = style_ids(iteration, r.batch, self.styles)
         painted = None
-        if r.content_target == "teacher":
+        if r.content_target == "teacher" or w.teacher > 0:
             x, painted = self.data.pairs(self.painted, ids.tolist())
             painted = painted.to(self.device, memory_format=self.memory_format)
         else:
@@ -245,20 +251,28 @@ class Trainer:
                 score_shaped = self.targets.floor is not None
                 photo = self.vgg(x) if score_shaped else self.vgg(x, until=r.content_layer)
                 own = self.targets.own_distances(photo, ids) if score_shaped else None
-                aim = photo if painted is None else self.vgg(painted, until=r.content_layer)
+                aim = (
+                    photo
+                    if r.content_target == "photo"
+                    else self.vgg(painted, until=r.content_layer)
+                )
                 target = aim[r.content_layer]
         feats = {k: v.float() for k, v in feats.items()}
         l_content = content_loss(feats[r.content_layer], target.float())
         l_style = style_loss(feats, self.style_grams, ids, own)
         l_tv = total_variation(y)
+        l_teacher = torch.zeros((), device=self.device)
+        if w.teacher > 0 and painted is not None:
+            l_teacher = (y - painted).abs().mean()
         total = (
             w.content * l_content
             + w.style * l_style
             + w.tv * l_tv
             + w.noise * l_noise
             + w.motion * l_motion
+            + w.teacher * l_teacher
         )
-        return self._update(total, l_content, l_style, l_tv, l_noise, l_motion)
+        return self._update(total, l_content, l_style, l_tv, l_noise, l_motion, l_teacher)
 
     def distill_step(self, iteration: int) -> dict[str, float]:
         """Learn the teacher's painted photos, pixel by pixel: no loss network, a few times

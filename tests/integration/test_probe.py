@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from artisto.errors import ArtistoError
-from training.recipe import Recipe
+from training.recipe import Recipe, RecipeError
 from training.tools.probe import main, parse_override
 from training.train import Painting, Trainer, TrainJob
 from training.vgg_weights import ensure_vgg16
@@ -73,7 +73,7 @@ def test_a_probe_scores_at_each_mark_and_goes_on_where_it_stopped(
     assert [line["iteration"] for line in lines] == [2, 4, 6], "nothing trained or scored twice"
     assert all(line["s_per_it"] > 0 and -6 <= line["style"] < 6 for line in lines)
     assert {"noise_flicker", "faces_kept"} <= set(lines[1]) & set(lines[2])
-    assert (runs / "t" / "score_6.jpg").is_file()
+    assert (runs / "t" / "score_6.jpg").is_file() and (runs / "t" / "checkpoint_4.pt").is_file()
     recipe = Recipe.load(runs / "t" / "recipe.toml")
     assert recipe.style_loss == "score" and recipe.weights.noise == 10.0
 
@@ -96,3 +96,28 @@ def test_stopping_at_an_iteration_and_going_on_trains_the_same_generator(
 
     for name, value in straight.net.state_dict().items():
         assert torch.equal(value, in_two.net.state_dict()[name]), name
+
+
+def test_a_branch_takes_another_runs_generator_on_with_its_own_recipe(
+    data: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    common = ["--style", "starry_night", "--iters", "6", "--score-every", "2"]
+    common += ["--recipe", str(_tiny_recipe(tmp_path)), "--runs", str(runs)]
+    common += ["--data", str(data), "--cache", str(CACHE)]
+    assert main(["trunk", "--until", "2", *common]) == 0
+    trunk = json.loads((runs / "trunk" / "scores.jsonl").read_text())
+    assert trunk["iteration"] == 2 and "noise_flicker" in trunk, "--until ends the run there"
+
+    branch = [
+        "--branch-from",
+        str(runs / "trunk" / "checkpoint_2.pt"),
+        "--set",
+        "weights.style=1.0",
+    ]
+    assert main(["branch", *branch, *common]) == 0
+    lines = (runs / "branch" / "scores.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in lines] == [4, 6], "went on from 2"
+
+    with pytest.raises(RecipeError, match="another recipe"):
+        main(["trunk", "--set", "weights.style=1.0", *common])  # a resume keeps its recipe

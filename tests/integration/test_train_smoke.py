@@ -275,6 +275,19 @@ def test_a_teacher_start_then_the_gram_terms_toward_its_painted_photos(
     assert list((job.run_dir / "teacher").iterdir()), "painted photos are kept with the run"
 
 
+def test_a_teacher_anchor_keeps_the_pixel_term_on_beside_the_gram_terms(
+    tiny_job: JobFactory,
+) -> None:
+    recipe = _recipe(iters=4, distill_iters=2, distill_batch=2).with_overrides(
+        **{"weights.teacher": 5.0}
+    )
+    trainer = Trainer(tiny_job(recipe))
+    trainer.fit()
+    history = trainer.history
+    assert all(v > 0 for v in history["teacher"]) and all(v > 0 for v in history["style"][2:])
+    assert history["content"][2] > 0, "the content term still aims at the photo"
+
+
 def test_painted_photos_kept_with_the_run_need_no_peer(
     tiny_job: JobFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,8 +8,11 @@ overrides one recipe key (dotted keys reach into sections; the value is TOML, so
 quotes). Every ``--score-every`` iterations the generator paints the photos of ``photos/val``
 through the product's photo path at the recipe's work size, and the style score (the
 ``artisto eval`` measure, against the painting as trained) goes as one JSON line to
-``RUNS/RUN/scores.jsonl`` with the step time; ``score_N.jpg`` shows four of the outputs. At the
-end the noise flicker and the face check (the validation photos and ``content/brad_pitt.jpg``)
+``RUNS/RUN/scores.jsonl`` with the step time; ``score_N.jpg`` shows four of the outputs,
+and ``checkpoint_N.pt`` keeps the generator there for a run that branches off
+(``--branch-from``: a new run takes that generator and optimizer on with a recipe of its
+own). At the end (``--iters``, or ``--until``) the noise flicker and the face check (the
+validation photos and ``content/brad_pitt.jpg``)
 are added. Run the same command with a larger ``--iters`` to go on.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import time
 import tomllib
 from pathlib import Path
@@ -61,7 +65,12 @@ class Probe:
     """One run and its meter: train to a mark, score, repeat."""
 
     def __init__(
-        self, trainer: Trainer, val: list[Path], portraits: list[Path], cache: Path
+        self,
+        trainer: Trainer,
+        val: list[Path],
+        portraits: list[Path],
+        cache: Path,
+        branch_from: Path | None = None,
     ) -> None:
         self.trainer = trainer
         self.val = val
@@ -71,6 +80,8 @@ class Probe:
         self.scores = trainer.job.run_dir / SCORES_FILE
         if trainer.checkpoint_path.is_file():
             trainer.load_checkpoint()
+        elif branch_from is not None:
+            trainer.load_checkpoint(branch_from, branch=True)
         trainer.job.resume = False
 
     def train_to(self, iteration: int) -> float:
@@ -105,6 +116,8 @@ class Probe:
         for index, cell in enumerate(sheet):
             canvas.paste(cell, (index * SHEET_CELL, 0))
         canvas.save(self.trainer.job.run_dir / f"score_{iteration}.jpg", quality=88)
+        run_dir = self.trainer.job.run_dir
+        shutil.copyfile(self.trainer.checkpoint_path, run_dir / f"checkpoint_{iteration}.pt")
         return line
 
 
@@ -120,6 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--style", required=True, help="a catalog entry's name")
     parser.add_argument("--iters", type=int, required=True)
     parser.add_argument("--score-every", type=int, default=300)
+    parser.add_argument(
+        "--until", type=int, help="stop at this iteration (the schedule stays the recipe's)"
+    )
+    parser.add_argument(
+        "--branch-from",
+        type=Path,
+        help="start a new run from another run's checkpoint_N.pt, with this recipe",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], type=parse_override)
     parser.add_argument("--recipe", type=Path, help="a recipe file under the overrides")
     parser.add_argument("--runs", type=Path, default=Path("data/runs/probe"))
@@ -137,12 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     job.show_progress = False
     val = image_files(args.data / "photos" / "val")
     portraits = [p for p in (args.data / "content" / PORTRAIT,) if p.is_file()]
-    probe = Probe(Trainer(job), val, portraits, args.cache)
-    marks = [*range(args.score_every, args.iters, args.score_every), args.iters]
+    probe = Probe(Trainer(job), val, portraits, args.cache, args.branch_from)
+    end = min(args.until or args.iters, args.iters)
+    marks = [*range(args.score_every, end, args.score_every), end]
     for mark in marks:
         seconds = probe.train_to(mark)
         if seconds:
-            line = probe.score(mark, seconds, final=mark == args.iters)
+            line = probe.score(mark, seconds, final=mark == end)
             log.info("probe %s %s", args.run, line)
     return 0
 
