@@ -20,8 +20,24 @@ TRAIN_PHOTO_SIDE = 384
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
+PREFERRED_VAL = (  # the validation photos shown first: faces, an animal, a building
+    "gcompris_music-mexico.jpg",
+    "gcompris_music-italy.jpg",
+    "gcompris_erase-kitten.jpg",
+    "gcompris_monuments-eiffel-tower.jpg",
+)
+
+
 def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def pick_validation(val_dir: Path, count: int = 4) -> list[Path]:
+    files = image_files(val_dir)
+    by_name = {p.name: p for p in files}
+    chosen = [by_name[n] for n in PREFERRED_VAL if n in by_name]
+    chosen += [p for p in files if p not in chosen]
+    return chosen[:count]
 
 
 def crop_to_multiple_of_4(image: Image.Image) -> Image.Image:

@@ -12,11 +12,10 @@ from PIL import Image
 
 from inference.photo import BatchStylizer
 from inference.registry import StylePack
-from training.data import SHARED_DATA, image_files
+from training.data import SHARED_DATA, image_files, pick_validation
 from training.evaluate import evaluate, torch_generator
 from training.style_eval import gatys_ceiling, product_pairs, report_photos, style_report
 from training.style_strength import STYLE_LAYERS, StyleMeter
-from training.train import pick_validation
 from training.vgg import VGG16Features
 from training.vgg_weights import load_vgg16_state
 

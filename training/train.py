@@ -30,8 +30,8 @@ from training.checkpoint import CHECKPOINT_FILE, read_checkpoint, write_checkpoi
 from training.data import (
     PhotoCrops,
     crop_to_multiple_of_4,
-    image_files,
     load_photo,
+    pick_validation,
     prepare_style_image,
     to_tensor,
 )
@@ -56,12 +56,6 @@ from training.vgg_weights import load_vgg16_state
 log = logging.getLogger(__name__)
 
 LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion", "teacher")
-PREFERRED_VAL = (
-    "gcompris_music-mexico.jpg",
-    "gcompris_music-italy.jpg",
-    "gcompris_erase-kitten.jpg",
-    "gcompris_monuments-eiffel-tower.jpg",
-)
 
 
 @dataclass(frozen=True)
@@ -93,14 +87,6 @@ class TrainJob:
         names = [p.name for p in self.paintings]
         if not names or len(set(names)) != len(names):
             raise RecipeError(f"a run needs one or more paintings of distinct names: {names}")
-
-
-def pick_validation(val_dir: Path, count: int = 4) -> list[Path]:
-    files = image_files(val_dir)
-    by_name = {p.name: p for p in files}
-    chosen = [by_name[n] for n in PREFERRED_VAL if n in by_name]
-    chosen += [p for p in files if p not in chosen]
-    return chosen[:count]
 
 
 def learning_rate(recipe: Recipe, iteration: int) -> float:
@@ -203,9 +189,10 @@ class Trainer:
         state = read_checkpoint(path, self.device)
         changes = self.recipe.changes_from(state["recipe"])
         names = [p.name for p in self.job.paintings]
-        if state.get("paintings", names[:1]) != names:
-            raise RecipeError(f"{path} learned other paintings: {state.get('paintings')}")
-        if branch and changes:
+        other_paintings = state.get("paintings", names[:1]) != names
+        if other_paintings:
+            changes.append(f"paintings: {state.get('paintings')} → {names}")
+        if branch and changes and not other_paintings:
             log.info("train.branched", extra={"from": str(path), "changes": "; ".join(changes)})
         elif changes:
             raise RecipeError(
@@ -277,14 +264,23 @@ class Trainer:
     def distill_step(self, iteration: int) -> dict[str, float]:
         """Learn the teacher's painted photos, pixel by pixel: no loss network, a few times
         cheaper than a step of the full recipe."""
-        ids = style_ids(iteration, self.recipe.distill_batch, self.styles)
+        r, w = self.recipe, self.recipe.weights
+        ids = style_ids(iteration, r.distill_batch, self.styles)
         x, painted = self.data.pairs(self.painted, ids.tolist())
-        x, painted = x.to(self.device), painted.to(self.device)
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
-            y = self.generate(x, ids.to(self.device)).float()
-        l_teacher = (y - painted).abs().mean()
+        x, painted, ids = x.to(self.device), painted.to(self.device), ids.to(self.device)
         none = torch.zeros((), device=self.device)
-        return self._update(l_teacher, none, none, none, none, none, l_teacher)
+        l_noise = l_motion = none
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
+            if r.distill_stability and r.stability_on:
+                y, l_noise, l_motion = stable_pass(
+                    self.generate, x, ids, noise_sigma=r.stability.noise_sigma,
+                    motion=self.motion, rng=self.noise_gen,
+                )  # fmt: skip
+            else:
+                y = self.generate(x, ids).float()
+        l_teacher = (y.float() - painted).abs().mean()
+        total = l_teacher + w.noise * l_noise + w.motion * l_motion
+        return self._update(total, none, none, none, l_noise, l_motion, l_teacher)
 
     def _update(self, total: torch.Tensor, *terms: torch.Tensor) -> dict[str, float]:
         """One optimizer step on ``total``; the loss history's values, in LOSS_NAMES order."""

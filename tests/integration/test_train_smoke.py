@@ -288,6 +288,16 @@ def test_a_teacher_anchor_keeps_the_pixel_term_on_beside_the_gram_terms(
     assert history["content"][2] > 0, "the content term still aims at the photo"
 
 
+def test_a_teacher_start_can_train_the_stability_terms_too(tiny_job: JobFactory) -> None:
+    plain = _recipe(iters=2, distill_iters=2, distill_batch=2)
+    for recipe, trained in ((plain, False), (plain.with_overrides(distill_stability=True), True)):
+        trainer = Trainer(tiny_job(recipe))
+        trainer.fit()
+        history = trainer.history
+        assert all(v > 0 for v in history["teacher"]) and history["style"] == [0.0, 0.0]
+        assert all((v > 0) == trained for v in history["noise"] + history["motion"])
+
+
 def test_painted_photos_kept_with_the_run_need_no_peer(
     tiny_job: JobFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,13 +31,13 @@ from PIL import Image
 
 from artisto.errors import ArtistoError
 from training.catalog import catalog_job, read_catalog, select
-from training.data import SHARED_DATA, image_files
+from training.data import SHARED_DATA, image_files, pick_validation
 from training.evaluate import evaluate, torch_generator
 from training.faces import face_check
 from training.recipe import Recipe
 from training.style_eval import product_pairs, torch_stylizer
 from training.style_strength import STYLE_LAYERS, StyleMeter
-from training.train import Trainer, pick_validation
+from training.train import Trainer
 from training.vgg import VGG16Features
 from training.vgg_weights import load_vgg16_state
 

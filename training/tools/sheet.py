@@ -15,9 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 from inference.engine import Engine
 from inference.photo import PhotoOptions, stylize_photo
 from inference.registry import StyleRegistry
-from training.data import SHARED_DATA
+from training.data import SHARED_DATA, pick_validation
 from training.report import grid
-from training.train import pick_validation
 
 
 def _fit(image: Image.Image, cell: int) -> Image.Image:

@@ -33,12 +33,12 @@ from artisto.errors import ArtistoError
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, load_pack, update_metrics
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, catalog_job, read_catalog, select
 from training.checkpoint import CHECKPOINT_FILE
-from training.data import SHARED_DATA
+from training.data import SHARED_DATA, pick_validation
 from training.evaluate import evaluate, torch_generator
 from training.export import SUMMARY_ONLY_KEYS
 from training.measure import Measurement
 from training.recipe import Recipe
-from training.train import TrainJob, pick_validation, train
+from training.train import TrainJob, train
 
 log = logging.getLogger(__name__)
 
