@@ -7,6 +7,7 @@ the command line.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -200,6 +201,21 @@ class Recipe(_Section):
             target = data.setdefault(section, {}) if section else data
             target[name] = list(value) if isinstance(value, tuple) else value
         return Recipe.from_dict(data)
+
+
+def learning_rate(recipe: Recipe, iteration: int) -> float:
+    """A linear warm-up, constant, then a cosine decay to a tenth over the last quarter. The
+    warm-up is repeated where a teacher start hands over to the Gram terms."""
+    if iteration < recipe.warmup_iters:
+        return recipe.lr * (iteration + 1) / recipe.warmup_iters
+    since_teacher = iteration - recipe.distill_iters
+    if recipe.distill_iters and 0 <= since_teacher < recipe.warmup_iters:
+        return recipe.lr * (since_teacher + 1) / recipe.warmup_iters
+    decay_from = int(recipe.iters * 0.75)
+    if iteration < decay_from:
+        return recipe.lr
+    t = (iteration - decay_from) / max(1, recipe.iters - decay_from)
+    return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -14,7 +14,6 @@ each painting is exported to its own ordinary pack.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ from training.losses import (
 )
 from training.motion import MotionRange
 from training.multistyle import MultiStyleNet
-from training.recipe import Recipe, RecipeError, StylePrep
+from training.recipe import Recipe, RecipeError, StylePrep, learning_rate
 from training.report import save_loss_curves
 from training.samples import write_samples
 from training.stability_pass import stable_pass
@@ -87,17 +86,6 @@ class TrainJob:
         names = [p.name for p in self.paintings]
         if not names or len(set(names)) != len(names):
             raise RecipeError(f"a run needs one or more paintings of distinct names: {names}")
-
-
-def learning_rate(recipe: Recipe, iteration: int) -> float:
-    """A linear warm-up, constant, then a cosine decay to a tenth over the last quarter."""
-    if iteration < recipe.warmup_iters:
-        return recipe.lr * (iteration + 1) / recipe.warmup_iters
-    decay_from = int(recipe.iters * 0.75)
-    if iteration < decay_from:
-        return recipe.lr
-    t = (iteration - decay_from) / max(1, recipe.iters - decay_from)
-    return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def style_ids(iteration: int, batch: int, styles: int) -> torch.Tensor:
@@ -216,6 +204,11 @@ class Trainer:
             group["lr"] = learning_rate(r, iteration)
         if iteration < r.distill_iters:
             return self.distill_step(iteration)
+        if iteration == r.distill_iters > 0:
+            # Adam's moments hold the pixel term's small gradients: against the Gram terms'
+            # far larger ones its first steps were huge and left the generator painting one
+            # flat colour. The Gram terms start from fresh moments and a new warm-up.
+            self.optimizer.state.clear()
         ids = style_ids(iteration, r.batch, self.styles)
         painted = None
         if r.content_target == "teacher" or w.teacher > 0:

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from training.cli import _parse_crop
-from training.recipe import Recipe, RecipeError
-from training.train import learning_rate
+from training.recipe import Recipe, RecipeError, learning_rate
 
 
 def test_recipe_round_trips_through_its_dict() -> None:
@@ -77,6 +76,14 @@ def test_the_step_size_warms_up_holds_then_decays_to_a_tenth() -> None:
     assert learning_rate(recipe, 10) == learning_rate(recipe, 74) == 0.004
     assert learning_rate(recipe, 75) == pytest.approx(0.004)
     assert learning_rate(recipe, 99) == pytest.approx(0.0004, rel=0.05)
+
+
+def test_the_gram_terms_warm_up_again_after_a_teacher_start() -> None:
+    recipe = Recipe().with_overrides(lr=0.004, warmup_iters=10, iters=100, distill_iters=40)
+    assert learning_rate(recipe, 39) == 0.004
+    ramp = [learning_rate(recipe, i) for i in range(40, 50)]
+    assert ramp == sorted(ramp) and ramp[0] == pytest.approx(0.0004) and ramp[-1] == 0.004
+    assert learning_rate(recipe, 50) == 0.004
 
 
 @pytest.mark.parametrize(
