@@ -162,7 +162,7 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
         return catalog_job(entry, run_dir, recipe, data=data, cache=args.cache, device=args.device)
 
     fresh = needs_training(entry.name, args.runs)
-    measurement = Measurement(cache_dir=args.cache, data=data)
+    measurement = Measurement(cache_dir=args.cache, data=data, ceiling=args.ceiling)
     if fresh:
         (pack,) = train(job(entry.name, recipe))
         metrics = measurement.pack(pack)
@@ -201,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--ablation", action="store_true", help="also train without stability")
     parser.add_argument("--no-install", dest="install", action="store_false")
+    parser.add_argument(
+        "--no-ceiling",
+        dest="ceiling",
+        action="store_false",
+        help="leave the Gatys ceiling out (minutes a painting on a CPU); artisto eval adds it",
+    )
     parser.add_argument(
         "--park",
         action="store_true",
