@@ -218,14 +218,7 @@ class Trainer:
             x = self.data.batch(r.batch)
         x, ids = x.to(self.device, memory_format=self.memory_format), ids.to(self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
-            if r.stability_on:
-                y, l_noise, l_motion = stable_pass(
-                    self.generate, x, ids, noise_sigma=r.stability.noise_sigma,
-                    motion=self.motion, rng=self.noise_gen,
-                )  # fmt: skip
-            else:
-                y = self.generate(x, ids).float()
-                l_noise = l_motion = torch.zeros((), device=self.device)
+            y, l_noise, l_motion = self.generate_stably(x, ids, r.stability_on)
             feats = self.vgg(y)
             with torch.no_grad():
                 score_shaped = self.targets.floor is not None
@@ -262,18 +255,26 @@ class Trainer:
         x, painted = self.data.pairs(self.painted, ids.tolist())
         x, painted, ids = x.to(self.device), painted.to(self.device), ids.to(self.device)
         none = torch.zeros((), device=self.device)
-        l_noise = l_motion = none
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
-            if r.distill_stability and r.stability_on:
-                y, l_noise, l_motion = stable_pass(
-                    self.generate, x, ids, noise_sigma=r.stability.noise_sigma,
-                    motion=self.motion, rng=self.noise_gen,
-                )  # fmt: skip
-            else:
-                y = self.generate(x, ids).float()
+            y, l_noise, l_motion = self.generate_stably(
+                x, ids, r.distill_stability and r.stability_on
+            )
         l_teacher = (y.float() - painted).abs().mean()
         total = l_teacher + w.noise * l_noise + w.motion * l_motion
         return self._update(total, none, none, none, l_noise, l_motion, l_teacher)
+
+    def generate_stably(
+        self, x: torch.Tensor, ids: torch.Tensor, stable: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The outputs for ``x`` and the noise and motion terms (zero when not ``stable``)."""
+        if not stable:
+            none = torch.zeros((), device=self.device)
+            return self.generate(x, ids).float(), none, none
+        r = self.recipe
+        return stable_pass(
+            self.generate, x, ids, noise_sigma=r.stability.noise_sigma,
+            motion=self.motion, rng=self.noise_gen,
+        )  # fmt: skip
 
     def _update(self, total: torch.Tensor, *terms: torch.Tensor) -> dict[str, float]:
         """One optimizer step on ``total``; the loss history's values, in LOSS_NAMES order."""

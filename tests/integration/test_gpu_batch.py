@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from artisto.errors import ArtistoError
+from tests.fixtures_images import write_noise_image
 from training.catalog import CatalogEntry, catalog_job
 from training.checkpoint import CHECKPOINT_FILE
 from training.data import TRAIN_PHOTO_SIDE, load_photo, to_tensor
@@ -31,23 +32,16 @@ CACHE = REPO / "data" / "cache"
 KITTEN = REPO.parent / "shared" / "data" / "photos" / "val" / "gcompris_erase-kitten.jpg"
 
 
-def _image(path: Path, size: tuple[int, int], seed: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gen = torch.Generator().manual_seed(seed)
-    pixels = (torch.rand(size[1], size[0], 3, generator=gen) * 255).byte().numpy()
-    Image.fromarray(pixels).save(path)
-
-
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     """Shared data's layout: photos, two paintings, styles.csv."""
     root = tmp_path / "data"
     for i in range(3):
-        _image(root / "photos" / "train" / f"photo{i}.png", (800, 600), i)
+        write_noise_image(root / "photos" / "train" / f"photo{i}.png", (800, 600), i)
     for i in range(2):
-        _image(root / "photos" / "val" / f"val{i}.jpg", (640, 480), 10 + i)
-    _image(root / "styles" / "waves.jpg", (1600, 1200), 20)
-    _image(root / "styles" / "unused.jpg", (300, 200), 21)
+        write_noise_image(root / "photos" / "val" / f"val{i}.jpg", (640, 480), 10 + i)
+    write_noise_image(root / "styles" / "waves.jpg", (1600, 1200), 20)
+    write_noise_image(root / "styles" / "unused.jpg", (300, 200), 21)
     with (root / "styles.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "title", "artist", "year"])

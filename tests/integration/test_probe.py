@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
 
 from artisto.errors import ArtistoError
+from tests.fixtures_images import write_tiny_data
 from training.recipe import Recipe, RecipeError
 from training.tools.probe import main, parse_override
 from training.train import Painting, Trainer, TrainJob
@@ -23,23 +23,10 @@ TINY = {
 }  # fmt: skip
 
 
-def _image(path: Path, size: tuple[int, int], seed: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gen = torch.Generator().manual_seed(seed)
-    pixels = (torch.rand(size[1], size[0], 3, generator=gen) * 255).byte().numpy()
-    Image.fromarray(pixels).save(path)
-
-
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     ensure_vgg16(CACHE)
-    data = tmp_path / "data"
-    for i in range(3):
-        _image(data / "photos" / "train" / f"photo{i}.png", (96, 80), i)
-    for i in range(2):
-        _image(data / "photos" / "val" / f"val{i}.jpg", (64, 48), 10 + i)
-    _image(data / "styles" / "starry_night.jpg", (120, 90), 20)
-    return data
+    return write_tiny_data(tmp_path / "data", ("starry_night.jpg",))
 
 
 def _tiny_recipe(tmp_path: Path) -> Path:

@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 from artisto.errors import ArtistoError
 from inference.registry import load_pack, update_metrics
+from tests.fixtures_images import write_tiny_data
 from training.catalog import CatalogEntry
 from training.measure import Measurement
 from training.recipe import Recipe
@@ -26,24 +26,10 @@ TINY = {
 }  # fmt: skip
 
 
-def _image(path: Path, size: tuple[int, int], seed: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gen = torch.Generator().manual_seed(seed)
-    Image.fromarray((torch.rand(size[1], size[0], 3, generator=gen) * 255).byte().numpy()).save(
-        path
-    )
-
-
 @pytest.fixture
 def args(tmp_path: Path) -> argparse.Namespace:
     ensure_vgg16(CACHE)
-    data = tmp_path / "data"
-    for i in range(3):
-        _image(data / "photos" / "train" / f"photo{i}.png", (96, 80), i)
-    for i in range(2):
-        _image(data / "photos" / "val" / f"val{i}.jpg", (64, 48), 10 + i)
-    for i, name in enumerate(("waves", "stars")):
-        _image(data / "styles" / f"{name}.jpg", (120, 90), 20 + i)
+    data = write_tiny_data(tmp_path / "data", ("waves.jpg", "stars.jpg"))
     recipe = tmp_path / "tiny.toml"
     recipe.write_text("".join(f"{k} = {v}\n" for k, v in TINY.items()), encoding="utf-8")
     return argparse.Namespace(

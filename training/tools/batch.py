@@ -84,9 +84,13 @@ def train_until(
     )
     job.show_progress = False
     trainer = Trainer(job)
+    if trainer.checkpoint_path.is_file():
+        trainer.load_checkpoint()
+    job.resume = False
+    resumed_at = trainer.start_iter
     finished = trainer.fit(stop_at)
     iteration = len(trainer.history["iter"])
-    steps = iteration - trainer.start_iter
+    steps = iteration - resumed_at
     return RunResult(spec.run, iteration, steps, finished, time.monotonic() - started)
 
 
