@@ -37,6 +37,7 @@ from training.faces import face_check
 from training.recipe import Recipe
 from training.style_eval import product_pairs, torch_stylizer
 from training.style_strength import STYLE_LAYERS, StyleMeter
+from training.tools.sheet import fit_cell
 from training.train import Trainer
 from training.vgg import VGG16Features
 from training.vgg_weights import load_vgg16_state
@@ -111,7 +112,7 @@ class Probe:
         self.trainer.net.train()
         with self.scores.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(line) + "\n")
-        sheet = [_cell(image) for pair in pairs[:4] for image in pair]
+        sheet = [fit_cell(image, SHEET_CELL) for pair in pairs[:4] for image in pair]
         canvas = Image.new("RGB", (SHEET_CELL * len(sheet), SHEET_CELL), "white")
         for index, cell in enumerate(sheet):
             canvas.paste(cell, (index * SHEET_CELL, 0))
@@ -119,12 +120,6 @@ class Probe:
         run_dir = self.trainer.job.run_dir
         shutil.copyfile(self.trainer.checkpoint_path, run_dir / f"checkpoint_{iteration}.pt")
         return line
-
-
-def _cell(image: Image.Image) -> Image.Image:
-    image = image.copy()
-    image.thumbnail((SHEET_CELL, SHEET_CELL), Image.Resampling.LANCZOS)
-    return image
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,8 @@ from training.data import SHARED_DATA, pick_validation
 from training.report import grid
 
 
-def _fit(image: Image.Image, cell: int) -> Image.Image:
+def fit_cell(image: Image.Image, cell: int) -> Image.Image:
+    """An RGB copy of ``image`` that fits a ``cell``-pixel square."""
     image = image.convert("RGB")
     image.thumbnail((cell, cell), Image.Resampling.LANCZOS)
     return image
@@ -53,15 +54,15 @@ def _label(image: Image.Image, text: str) -> Image.Image:
 
 def build_sheet(registry: StyleRegistry, photos: list[Path], cell: int) -> Image.Image:
     engine = Engine(registry)
-    rows = [[_label(_fit(Image.new("RGB", (cell, cell), "white"), cell), "")]]
-    rows[0] += [_label(_fit(Image.open(p), cell), p.stem.split("_", 1)[-1]) for p in photos]
+    rows = [[_label(fit_cell(Image.new("RGB", (cell, cell), "white"), cell), "")]]
+    rows[0] += [_label(fit_cell(Image.open(p), cell), p.stem.split("_", 1)[-1]) for p in photos]
     for name in registry.names():
         pack = registry.get(name)
-        row = [_label(_fit(Image.open(pack.style_image_path), cell), pack.meta.title)]
+        row = [_label(fit_cell(Image.open(pack.style_image_path), cell), pack.meta.title)]
         for photo in photos:
             options = PhotoOptions(max_side=2 * cell, work_side=pack.meta.work_side)
             result = stylize_photo(photo, partial(engine.stylize_batch, name), options)
-            row.append(_label(_fit(Image.open(io.BytesIO(result.data)), cell), ""))
+            row.append(_label(fit_cell(Image.open(io.BytesIO(result.data)), cell), ""))
         rows.append(row)
     return grid(rows)
 

@@ -190,17 +190,23 @@ def ship_style(entry: CatalogEntry, args: argparse.Namespace) -> None:
             (PARKED_DIR / f"{run}.pt").unlink(missing_ok=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.tools.ship", description=__doc__)
+def add_run_options(parser: argparse.ArgumentParser, only_help: str) -> None:
+    """The options the ship and together tools share: where runs, data and caches are, which
+    styles, the recipe and device, the ablation twins and whether to install."""
     parser.add_argument("--runs", type=Path, default=Path("data/runs"), help="run folders")
     parser.add_argument("--cache", type=Path, default=Path("data/cache"), help="VGG16 cache")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")
-    parser.add_argument("--only", help="comma-separated style names")
+    parser.add_argument("--only", help=only_help)
     parser.add_argument("--iters", type=int, help="override the recipe's iterations")
     parser.add_argument("--recipe", type=Path, help="base recipe (TOML)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--ablation", action="store_true", help="also train without stability")
     parser.add_argument("--no-install", dest="install", action="store_false")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.tools.ship", description=__doc__)
+    add_run_options(parser, only_help="comma-separated style names")
     parser.add_argument(
         "--no-ceiling",
         dest="ceiling",

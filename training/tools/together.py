@@ -24,12 +24,12 @@ from pathlib import Path
 from artisto.errors import ArtistoError
 from inference.registry import SHIPPED_STYLES_DIR, StylePack, update_metrics
 from training.catalog import ABLATION_SUFFIX, CatalogEntry, read_catalog, select
-from training.data import SHARED_DATA
 from training.measure import Measurement
 from training.recipe import Recipe
 from training.tools.ship import (
     PARKED_DIR,
     UNSTABILIZED_METRIC,
+    add_run_options,
     install_if_stronger,
     park,
     stability,
@@ -111,15 +111,7 @@ def ship_together(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.tools.together", description=__doc__)
     parser.add_argument("run", help="the shared run's name (its folder under --runs)")
-    parser.add_argument("--runs", type=Path, default=Path("data/runs"), help="run folders")
-    parser.add_argument("--cache", type=Path, default=Path("data/cache"), help="VGG16 cache")
-    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")
-    parser.add_argument("--only", help="comma-separated style names (default: the catalog)")
-    parser.add_argument("--iters", type=int, help="override the recipe's iterations")
-    parser.add_argument("--recipe", type=Path, help="base recipe (TOML)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--ablation", action="store_true", help="also train without stability")
-    parser.add_argument("--no-install", dest="install", action="store_false")
+    add_run_options(parser, only_help="comma-separated style names (default: the catalog)")
     parser.add_argument("--park", action="store_true", help="park the run's checkpoints and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
