@@ -44,6 +44,9 @@ class LossWeights(_Section):
     tv: NonNegative = 0.02
     noise: NonNegative = 30000.0
     motion: NonNegative = 3000.0
+    local: NonNegative = 0.0
+    """‖G(x with a patch pasted in) − G(x)‖² outside the patch and a margin: a change in one
+    place (someone walking past) must not repaint the still scene around it."""
     teacher: NonNegative = 0.0
     """Mean absolute pixel error toward the teacher's painted photo after the teacher start
     (``distill_iters``): an anchor that keeps the photo's content and the teacher's colours
@@ -92,6 +95,8 @@ class Stability(_Section):
     max_shift_px: NonNegative = 6.0
     max_rotate_deg: NonNegative = 2.0
     max_zoom: Annotated[float, Field(ge=0, lt=1)] = 0.04
+    local_margin: Annotated[int, Field(ge=0)] = 8
+    """Pixels around the pasted patch that the locality term leaves free to change."""
 
 
 class Recipe(_Section):
@@ -186,8 +191,10 @@ class Recipe(_Section):
         return cls.from_dict(data, source=str(path))
 
     def changes_from(self, earlier: dict[str, Any]) -> list[str]:
-        """``key: old → new`` for each setting a resumed run cannot change (dotted keys)."""
-        old, new = _flatten(earlier), _flatten(self.to_dict())
+        """``key: old → new`` for each setting a resumed run cannot change (dotted keys). A
+        setting added since ``earlier`` was saved counts as its default there."""
+        old = _flatten(Recipe().to_dict()) | _flatten(earlier)
+        new = _flatten(self.to_dict())
         keys = sorted((old.keys() | new.keys()) - RESUMABLE_KEYS)
         return [f"{k}: {old.get(k)} → {new.get(k)}" for k in keys if old.get(k) != new.get(k)]
 

@@ -46,7 +46,7 @@ from training.multistyle import MultiStyleNet
 from training.recipe import Recipe, RecipeError, StylePrep, learning_rate
 from training.report import save_loss_curves
 from training.samples import write_samples
-from training.stability_pass import stable_pass
+from training.stability_pass import StableOutputs, stable_pass
 from training.targets import StyleTargets
 from training.teacher import painted_photos
 from training.vgg import VGG16Features
@@ -54,7 +54,7 @@ from training.vgg_weights import load_vgg16_state
 
 log = logging.getLogger(__name__)
 
-LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion", "teacher")
+LOSS_NAMES = ("total", "content", "style", "tv", "noise", "motion", "local", "teacher")
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,8 @@ class Trainer:
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.history = state["history"]
+        for name in LOSS_NAMES:  # a term added since that run was saved: zeros so far
+            self.history.setdefault(name, [0.0] * len(self.history["iter"]))
         torch.set_rng_state(state["torch_rng"])
         self.noise_gen.set_state(state["noise_rng"])
         self.data.rng.seed(self.recipe.seed + int(state["iteration"]))
@@ -218,7 +220,7 @@ class Trainer:
             x = self.data.batch(r.batch)
         x, ids = x.to(self.device, memory_format=self.memory_format), ids.to(self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
-            y, l_noise, l_motion = self.generate_stably(x, ids, r.stability_on)
+            y, l_noise, l_motion, l_local = self.generate_stably(x, ids, r.stability_on)
             feats = self.vgg(y)
             with torch.no_grad():
                 score_shaped = self.targets.floor is not None
@@ -243,9 +245,11 @@ class Trainer:
             + w.tv * l_tv
             + w.noise * l_noise
             + w.motion * l_motion
+            + w.local * l_local
             + w.teacher * l_teacher
         )
-        return self._update(total, l_content, l_style, l_tv, l_noise, l_motion, l_teacher)
+        terms = (l_content, l_style, l_tv, l_noise, l_motion, l_local, l_teacher)
+        return self._update(total, *terms)
 
     def distill_step(self, iteration: int) -> dict[str, float]:
         """Learn the teacher's painted photos, pixel by pixel: no loss network, a few times
@@ -256,24 +260,23 @@ class Trainer:
         x, painted, ids = x.to(self.device), painted.to(self.device), ids.to(self.device)
         none = torch.zeros((), device=self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
-            y, l_noise, l_motion = self.generate_stably(
+            y, l_noise, l_motion, l_local = self.generate_stably(
                 x, ids, r.distill_stability and r.stability_on
             )
         l_teacher = (y.float() - painted).abs().mean()
-        total = l_teacher + w.noise * l_noise + w.motion * l_motion
-        return self._update(total, none, none, none, l_noise, l_motion, l_teacher)
+        total = l_teacher + w.noise * l_noise + w.motion * l_motion + w.local * l_local
+        return self._update(total, none, none, none, l_noise, l_motion, l_local, l_teacher)
 
-    def generate_stably(
-        self, x: torch.Tensor, ids: torch.Tensor, stable: bool
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The outputs for ``x`` and the noise and motion terms (zero when not ``stable``)."""
+    def generate_stably(self, x: torch.Tensor, ids: torch.Tensor, stable: bool) -> StableOutputs:
+        """The outputs for ``x`` and the stability terms (zero when not ``stable``)."""
         if not stable:
             none = torch.zeros((), device=self.device)
-            return self.generate(x, ids).float(), none, none
+            return StableOutputs(self.generate(x, ids).float(), none, none, none)
         r = self.recipe
         return stable_pass(
             self.generate, x, ids, noise_sigma=r.stability.noise_sigma,
             motion=self.motion, rng=self.noise_gen,
+            local_margin=r.stability.local_margin if r.weights.local > 0 else None,
         )  # fmt: skip
 
     def _update(self, total: torch.Tensor, *terms: torch.Tensor) -> dict[str, float]:

@@ -27,6 +27,15 @@ def test_a_resumed_run_may_change_only_its_length_and_reports() -> None:
     assert cropped.changes_from(trained) == ["style_prep.crop: None → [0.0, 0.0, 0.5, 0.5]"]
 
 
+def test_a_run_saved_before_a_setting_existed_resumes_at_its_default() -> None:
+    saved = Recipe().to_dict()
+    del saved["weights"]["local"]
+    del saved["stability"]["local_margin"]
+    assert Recipe().changes_from(saved) == []
+    local = Recipe().with_overrides(**{"weights.local": 1000.0})
+    assert local.changes_from(saved) == ["weights.local: 0.0 → 1000.0"]
+
+
 def test_unknown_recipe_keys_are_named(tmp_path: Path) -> None:
     with pytest.raises(RecipeError, match="unknown recipe key sizee"):
         Recipe.from_dict({"sizee": 128})

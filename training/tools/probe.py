@@ -11,9 +11,10 @@ through the product's photo path at the recipe's work size, and the style score 
 ``RUNS/RUN/scores.jsonl`` with the step time; ``score_N.jpg`` shows four of the outputs,
 and ``checkpoint_N.pt`` keeps the generator there for a run that branches off
 (``--branch-from``: a new run takes that generator and optimizer on with a recipe of its
-own). At the end (``--iters``, or ``--until``) the noise flicker and the face check (the
-validation photos and ``content/brad_pitt.jpg``)
-are added. Run the same command with a larger ``--iters`` to go on.
+own). At the end (``--iters``, or ``--until``) the stability figures (noise flicker,
+warping error, the ``vtest`` clip's background flicker) and the face check (the validation
+photos and ``content/brad_pitt.jpg``) are added. Run the same command with a larger
+``--iters`` to go on.
 """
 
 from __future__ import annotations
@@ -71,11 +72,13 @@ class Probe:
         val: list[Path],
         portraits: list[Path],
         cache: Path,
+        clip: Path,
         branch_from: Path | None = None,
     ) -> None:
         self.trainer = trainer
         self.val = val
         self.portraits = portraits
+        self.clip = clip
         vgg = VGG16Features(load_vgg16_state(cache), STYLE_LAYERS)
         self.meter = StyleMeter(vgg, trainer.style_images[0])
         self.scores = trainer.job.run_dir / SCORES_FILE
@@ -105,8 +108,12 @@ class Probe:
             "style": round(self.meter.score(pairs), 4),
         }
         if final:
-            flicker = evaluate(torch_generator(net), pick_validation(self.val[0].parent, 8))
-            line["noise_flicker"] = round(flicker.noise_flicker, 4)
+            stability = evaluate(
+                torch_generator(net),
+                pick_validation(self.val[0].parent, 8),
+                clip=self.clip if self.clip.is_file() else None,
+            )
+            line.update(stability.as_metrics())
             portraits = product_pairs(self.portraits, torch_stylizer(net), work_side)
             line["faces_kept"] = face_check([*portraits, *pairs]).kept
         self.trainer.net.train()
@@ -153,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     job.show_progress = False
     val = image_files(args.data / "photos" / "val")
     portraits = [p for p in (args.data / "content" / PORTRAIT,) if p.is_file()]
-    probe = Probe(Trainer(job), val, portraits, args.cache, args.branch_from)
+    clip = args.data / "videos" / "vtest.mp4"
+    probe = Probe(Trainer(job), val, portraits, args.cache, clip, args.branch_from)
     end = min(args.until or args.iters, args.iters)
     marks = [*range(args.score_every, end, args.score_every), end]
     for mark in marks:
