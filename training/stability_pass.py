@@ -30,7 +30,7 @@ class StableOutputs(NamedTuple):
 
 
 def pasted_patch(
-    x: torch.Tensor, rng: torch.Generator, *, margin: int, side: tuple[float, float] = (0.2, 0.5)
+    x: torch.Tensor, rng: torch.Generator, *, margin: int, side: tuple[float, float] = (0.1, 0.4)
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` with a rectangle of the next image in the batch pasted in at the same place, and
     the mask (N, 1, H, W) of the pixels farther than ``margin`` from the rectangle."""

@@ -288,6 +288,13 @@ def test_a_teacher_anchor_keeps_the_pixel_term_on_beside_the_gram_terms(
     assert history["content"][2] > 0, "the content term still aims at the photo"
 
 
+def test_the_locality_term_trains_only_where_it_is_weighted(tiny_job: JobFactory) -> None:
+    for weight in (0.0, 500.0):
+        trainer = Trainer(tiny_job(_recipe(iters=2).with_overrides(**{"weights.local": weight})))
+        trainer.fit()
+        assert all((v > 0) == (weight > 0) for v in trainer.history["local"])
+
+
 def test_a_teacher_start_can_train_the_stability_terms_too(tiny_job: JobFactory) -> None:
     plain = _recipe(iters=2, distill_iters=2, distill_batch=2)
     for recipe, trained in ((plain, False), (plain.with_overrides(distill_stability=True), True)):
