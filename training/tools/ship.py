@@ -61,6 +61,7 @@ def install_if_stronger(
     """Copy ``pack`` over the installed style of its name unless that one scores at least
     as strong: a shipped style is kept until a retrained one beats it on the style score."""
     target = shipped / pack.name
+    score = None
     if target.is_dir():
         score = installed_score(load_pack(target), pack, measurement)
         if score <= pack.meta.metrics["style_score"]:
@@ -73,7 +74,9 @@ def install_if_stronger(
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     load_pack(target)
-    log.info("ship.installed style=%s path=%s", pack.name, target)
+    replaced = "-" if score is None else f"{score:.3f}"
+    log.info("ship.installed style=%s path=%s new=%.3f replaced=%s", pack.name, target,
+             pack.meta.metrics["style_score"], replaced)  # fmt: skip
     return True
 
 
