@@ -1,12 +1,14 @@
-"""``docs/styles.jpg``: every installed style on the same validation photos, faces among them.
+"""``docs/styles.jpg``: every installed style on the same validation photos, faces among them,
+each painting labelled with its title and its figures (``artisto eval``).
 
-python -m training.tools.sheet [--out docs/styles.jpg] [--cell 240]
+python -m training.tools.sheet [--out docs/styles.jpg] [--cell 256]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+from collections.abc import Mapping
 from functools import cache, partial
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from inference.photo import PhotoOptions, stylize_photo
 from inference.registry import StyleRegistry
 from training.data import SHARED_DATA, pick_validation
 from training.report import grid
+
+LINE_HEIGHT = 20
 
 
 def fit_cell(image: Image.Image, cell: int) -> Image.Image:
@@ -44,25 +48,41 @@ def shorten(text: str, width: float, font: ImageFont.FreeTypeFont | ImageFont.Im
     return text
 
 
-def _label(image: Image.Image, text: str) -> Image.Image:
-    labelled = Image.new("RGB", (image.width, image.height + 22), "white")
-    labelled.paste(image, (0, 22))
-    font = _font()
-    ImageDraw.Draw(labelled).text((4, 4), shorten(text, image.width - 8, font), "black", font)
+def figures_line(metrics: Mapping[str, float]) -> str:
+    """The style score, the noise flicker and the clip flicker over the input's, as known."""
+    parts = []
+    if "style_score" in metrics:
+        parts.append(f"style {metrics['style_score']:.2f}".replace("-", "−"))
+    if "noise_flicker" in metrics:
+        parts.append(f"noise {metrics['noise_flicker']:.2f}")
+    if metrics.get("clip_flicker_input"):
+        parts.append(f"clip {metrics['clip_flicker'] / metrics['clip_flicker_input']:.1f}×")
+    return " · ".join(parts)
+
+
+def _label(image: Image.Image, *lines: str) -> Image.Image:
+    top = LINE_HEIGHT * len(lines)
+    labelled = Image.new("RGB", (image.width, image.height + top), "white")
+    labelled.paste(image, (0, top))
+    font, draw = _font(), ImageDraw.Draw(labelled)
+    for index, text in enumerate(lines):
+        draw.text((4, 4 + index * LINE_HEIGHT), shorten(text, image.width - 8, font), "black", font)
     return labelled
 
 
 def build_sheet(registry: StyleRegistry, photos: list[Path], cell: int) -> Image.Image:
     engine = Engine(registry)
-    rows = [[_label(fit_cell(Image.new("RGB", (cell, cell), "white"), cell), "")]]
-    rows[0] += [_label(fit_cell(Image.open(p), cell), p.stem.split("_", 1)[-1]) for p in photos]
+    blank = ("", "")
+    rows = [[_label(fit_cell(Image.new("RGB", (cell, cell), "white"), cell), *blank)]]
+    rows[0] += [_label(fit_cell(Image.open(p), cell), p.stem.split("_", 1)[-1], "") for p in photos]
     for name in registry.names():
         pack = registry.get(name)
-        row = [_label(fit_cell(Image.open(pack.style_image_path), cell), pack.meta.title)]
+        painting = fit_cell(Image.open(pack.style_image_path), cell)
+        row = [_label(painting, pack.meta.title, figures_line(pack.meta.metrics))]
         for photo in photos:
             options = PhotoOptions(max_side=2 * cell, work_side=pack.meta.work_side)
             result = stylize_photo(photo, partial(engine.stylize_batch, name), options)
-            row.append(_label(fit_cell(Image.open(io.BytesIO(result.data)), cell), ""))
+            row.append(_label(fit_cell(Image.open(io.BytesIO(result.data)), cell), *blank))
         rows.append(row)
     return grid(rows)
 
@@ -70,7 +90,7 @@ def build_sheet(registry: StyleRegistry, photos: list[Path], cell: int) -> Image
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.tools.sheet", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/styles.jpg"))
-    parser.add_argument("--cell", type=int, default=240)
+    parser.add_argument("--cell", type=int, default=256)
     parser.add_argument("--val", type=Path, default=SHARED_DATA / "photos" / "val")
     args = parser.parse_args(argv)
     sheet = build_sheet(StyleRegistry.discover(), pick_validation(args.val, 4), args.cell)
