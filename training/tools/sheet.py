@@ -60,13 +60,16 @@ def figures_line(metrics: Mapping[str, float]) -> str:
     return " · ".join(parts)
 
 
-def _label(image: Image.Image, *lines: str) -> Image.Image:
+def _label(image: Image.Image, *lines: str, width: int = 0) -> Image.Image:
+    """``image`` under its lines of text, on a canvas at least ``width`` wide (a portrait
+    painting's label may use its whole cell)."""
     top = LINE_HEIGHT * len(lines)
-    labelled = Image.new("RGB", (image.width, image.height + top), "white")
+    labelled = Image.new("RGB", (max(image.width, width), image.height + top), "white")
     labelled.paste(image, (0, top))
     font, draw = _font(), ImageDraw.Draw(labelled)
     for index, text in enumerate(lines):
-        draw.text((4, 4 + index * LINE_HEIGHT), shorten(text, image.width - 8, font), "black", font)
+        line = shorten(text, labelled.width - 8, font)
+        draw.text((4, 4 + index * LINE_HEIGHT), line, "black", font)
     return labelled
 
 
@@ -78,7 +81,8 @@ def build_sheet(registry: StyleRegistry, photos: list[Path], cell: int) -> Image
     for name in registry.names():
         pack = registry.get(name)
         painting = fit_cell(Image.open(pack.style_image_path), cell)
-        row = [_label(painting, pack.meta.title, figures_line(pack.meta.metrics))]
+        figures = figures_line(pack.meta.metrics)
+        row = [_label(painting, pack.meta.title, figures, width=cell)]
         for photo in photos:
             options = PhotoOptions(max_side=2 * cell, work_side=pack.meta.work_side)
             result = stylize_photo(photo, partial(engine.stylize_batch, name), options)
