@@ -127,7 +127,7 @@ class InferenceSettings(BaseModel):
     video_crf: int = Field(23, ge=0, le=51, description="x264 constant rate factor of results.")
     video_preset: str = Field("veryfast", description="x264 preset of results.")
     temporal_pass: bool = Field(
-        False, description="Keep the previous output where the input frame did not change."
+        True, description="Keep the previous output where the input frame did not change."
     )
 
 

@@ -52,7 +52,7 @@ class VideoOptions:
     """Frames per call of the stylize function."""
     queue_frames: int = 8
     """Frames that may wait between stages; with the batch in flight this bounds memory."""
-    temporal_pass: bool = False
+    temporal_pass: bool = True
     """Keep the previous output where the input did not change (see ``video_temporal``)."""
     temporal_threshold: float = 2.0
     """Mean luma change (0-255) of an 8×8 block under which the previous output is kept."""

@@ -506,35 +506,45 @@ def test_shrink_pass_lowers_the_rate_and_keeps_the_clip_whole(tmp_path: Path) ->
 
 def test_temporal_pass_holds_still_areas_and_follows_moving_ones() -> None:
     rng = np.random.default_rng(1)
-    still = np.full((2, 32, 32, 3), 100, np.uint8)
+    still = np.full((2, 96, 96, 3), 100, np.uint8)
     moved = still.copy()
-    moved[1, :, 16:] = 200  # the right half changes in the second frame
-    styled = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)  # a flickering stylization
+    moved[1, :, 80:] = 200  # a sixth of the frame changes in the second frame
+    styled = rng.integers(0, 256, (2, 96, 96, 3), dtype=np.uint8)  # a flickering stylization
     shown = TemporalFilter(threshold=2.0).apply(moved, styled)
     assert np.array_equal(shown[0], styled[0])
-    # Blocks of 8: the changed right half and one block around it take the new output, with a
-    # bilinear ramp from the far block's centre; the far left keeps the previous output.
-    assert np.array_equal(shown[1][:, :3], styled[0][:, :3])
-    assert np.array_equal(shown[1][:, 20:], styled[1][:, 20:])
-    ramp = shown[1][:, 4:8].astype(np.int16)
-    lo = np.minimum(styled[0][:, 4:8], styled[1][:, 4:8])
-    hi = np.maximum(styled[0][:, 4:8], styled[1][:, 4:8])
+    # Blocks of 4: the changed strip and one block around it take the new output, with a
+    # bilinear ramp from the far block's centre; the rest keeps the previous output.
+    assert np.array_equal(shown[1][:, :72], styled[0][:, :72])
+    assert np.array_equal(shown[1][:, 78:], styled[1][:, 78:])
+    ramp = shown[1][:, 74:78].astype(np.int16)
+    lo = np.minimum(styled[0][:, 74:78], styled[1][:, 74:78])
+    hi = np.maximum(styled[0][:, 74:78], styled[1][:, 74:78])
     assert np.all((lo <= ramp) & (ramp <= hi))
+    assert not np.array_equal(ramp, styled[0][:, 74:78])
+
+
+def test_temporal_pass_refreshes_the_whole_frame_when_the_camera_moves() -> None:
+    rng = np.random.default_rng(2)
+    scene = rng.integers(0, 256, (96, 200, 3), dtype=np.uint8)
+    pan = np.stack([scene[:, 2 * t : 2 * t + 96] for t in range(4)])  # 2 px a frame
+    styled = rng.integers(0, 256, pan.shape, dtype=np.uint8)
+    shown = TemporalFilter(threshold=2.0).apply(pan, styled)
+    assert np.array_equal(shown, styled)
 
 
 def test_temporal_option_changes_the_output_of_a_static_clip(tmp_path: Path) -> None:
-    src = fx.make_clip(tmp_path / "in.mp4", width=64, height=48, seconds=1.0)
+    src = fx.make_clip(tmp_path / "in.mp4", width=160, height=120, seconds=1.0)
     on = stylize_video(
         src, tmp_path / "on.mp4", noisy, options=VideoOptions(temporal_pass=True, crf=0)
     )
     assert on.frames == 10
     images = streams(tmp_path / "on.mp4").images
-    # The square moves along rows 18-30; the top rows never change, so they stay frozen
-    # (rows 4-15 sit in the ramp beside the refreshed blocks around the square).
+    # The square moves along rows 45-75; the top rows never change, so they stay frozen
+    # (the rows beside it sit in the ramp of the refreshed blocks around the square).
     top = np.stack(images)[:, :3].astype(np.int16)
     assert np.abs(np.diff(top, axis=0)).mean() < 1
-    middle = np.stack(images)[:, 18:30].astype(np.int16)
-    assert np.abs(np.diff(middle, axis=0)).mean() > 20
+    middle = np.stack(images)[:, 48:72].astype(np.int16)
+    assert np.abs(np.diff(middle, axis=0)).mean() > 10
 
 
 # --- command line ------------------------------------------------------------------------
