@@ -5,7 +5,9 @@
 * warping error: a pan-and-zoom clip made from a still photo, where the motion between frames
   is known exactly; mean |G(f₊₁) − warp(G(f))| over the pixels that stay in view.
 * background flicker on a real clip: mean frame-to-frame change of the output where the input
-  barely changed (static background), beside the same figure for the input.
+  barely changed (static background), beside the same figure for the input, and for what a
+  video's viewer is shown: the output after the product's temporal pass
+  (``inference/media/video_temporal.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import numpy as np
 import torch
 from PIL import Image
 
+from inference.media.video_temporal import TemporalFilter
 from training.data import crop_to_multiple_of_4, load_photo, to_tensor
 from training.motion import pan_zoom_thetas, warp
 
@@ -93,7 +97,12 @@ def read_clip(path: Path, *, max_side: int, max_frames: int) -> list[torch.Tenso
 def background_flicker(generate: Generator, frames: Sequence[torch.Tensor],
                        threshold: float = STATIC_THRESHOLD) -> tuple[float, float]:  # fmt: skip
     """(output, input) mean frame-to-frame change where the input changed < threshold/255."""
-    outputs = [generate(f.unsqueeze(0))[0] for f in frames]
+    return static_change(frames, [generate(f.unsqueeze(0))[0] for f in frames], threshold)
+
+
+def static_change(frames: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor],
+                  threshold: float = STATIC_THRESHOLD) -> tuple[float, float]:  # fmt: skip
+    """(output, input) mean frame-to-frame change where the input changed < threshold/255."""
     out_sum = in_sum = 0.0
     pixels = 0.0
     for t in range(len(frames) - 1):
@@ -107,6 +116,17 @@ def background_flicker(generate: Generator, frames: Sequence[torch.Tensor],
     return out_sum / pixels, in_sum / pixels
 
 
+def as_shown(frames: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The outputs as a video's viewer sees them: in 8 bits, through the temporal pass."""
+
+    def to_bytes(images: Sequence[torch.Tensor]) -> np.ndarray:
+        stacked = torch.stack(list(images)).permute(0, 2, 3, 1) * 255.0
+        return stacked.round().clamp(0, 255).to(torch.uint8).numpy()
+
+    shown = TemporalFilter().apply(to_bytes(frames), to_bytes(outputs))
+    return list(torch.from_numpy(shown).permute(0, 3, 1, 2).float() / 255.0)
+
+
 @dataclass(frozen=True)
 class StabilityReport:
     noise_flicker: float
@@ -114,6 +134,8 @@ class StabilityReport:
     warp_error_input: float
     clip_flicker: float | None = None
     clip_flicker_input: float | None = None
+    clip_flicker_shown: float | None = None
+    """The clip flicker after the product's temporal pass: what a video's viewer sees."""
 
     def as_metrics(self) -> dict[str, float]:
         return {k: round(v, 4) for k, v in vars(self).items() if v is not None}
@@ -124,11 +146,13 @@ def evaluate(generate: Generator, photos: Sequence[Path], *, size: int = 384,
     images = [to_tensor(crop_to_multiple_of_4(load_photo(p, size))) for p in photos]
     flicker = noise_flicker(generate, images)
     warp_out, warp_in = warping_error(generate, images[0])
-    clip_out = clip_in = None
+    clip_out = clip_in = clip_shown = None
     if clip is not None:
         frames = read_clip(clip, max_side=size, max_frames=clip_frames)
-        clip_out, clip_in = background_flicker(generate, frames)
-    return StabilityReport(flicker, warp_out, warp_in, clip_out, clip_in)
+        outputs = [generate(f.unsqueeze(0))[0] for f in frames]
+        clip_out, clip_in = static_change(frames, outputs)
+        clip_shown, _ = static_change(frames, as_shown(frames, outputs))
+    return StabilityReport(flicker, warp_out, warp_in, clip_out, clip_in, clip_shown)
 
 
 def torch_generator(net: torch.nn.Module) -> Generator:

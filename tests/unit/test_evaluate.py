@@ -7,9 +7,11 @@ import math
 import torch
 
 from training.evaluate import (
+    as_shown,
     background_flicker,
     identity_generator,
     noise_flicker,
+    static_change,
     warping_error,
 )
 
@@ -77,3 +79,20 @@ def test_background_flicker_counts_only_static_pixels() -> None:
     flickering.calls = 0  # type: ignore[attr-defined]
     out, inp = background_flicker(flickering, frames)
     assert inp == 0 and abs(out - 2.55) < 0.05
+
+
+def test_the_shown_clip_keeps_still_areas_and_follows_the_moving_one() -> None:
+    base = _smooth_image(64, 64)
+    frames = []
+    for t in range(5):
+        frame = base.clone()
+        frame[:, :8, :8] = (t % 2) * 1.0  # a moving object in one corner
+        frames.append(frame)
+    outputs = [(f + 0.01 * (t % 2)).clamp(0, 1) for t, f in enumerate(frames)]  # tone swings
+    shown = as_shown(frames, outputs)
+    plain, _ = static_change(frames, outputs)
+    kept, _ = static_change(frames, shown)
+    assert abs(plain - 2.55) < 0.05
+    assert kept < 0.3 * plain, "far from the corner the first output is kept"
+    for t in range(5):
+        assert torch.allclose(shown[t][:, :8, :8], outputs[t][:, :8, :8], atol=1 / 255)
