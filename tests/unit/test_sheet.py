@@ -27,5 +27,7 @@ def test_the_figures_line_shows_what_was_measured() -> None:
     measured = {"style_score": -0.5975, "noise_flicker": 0.6279,
                 "clip_flicker": 0.7055, "clip_flicker_input": 0.3259}  # fmt: skip
     assert figures_line(measured) == "style −0.60 · noise 0.63 · clip 2.2×"
+    shown = measured | {"clip_flicker_shown": 0.4}
+    assert figures_line(shown) == "style −0.60 · noise 0.63 · clip 2.2×, shown 1.2×"
     assert figures_line({"noise_flicker": 0.62}) == "noise 0.62"
     assert figures_line({}) == ""

@@ -49,14 +49,18 @@ def shorten(text: str, width: float, font: ImageFont.FreeTypeFont | ImageFont.Im
 
 
 def figures_line(metrics: Mapping[str, float]) -> str:
-    """The style score, the noise flicker and the clip flicker over the input's, as known."""
+    """The style score, the noise flicker and the clip flicker over the input's (and after the
+    video path's temporal pass, as shown), as known."""
     parts = []
     if "style_score" in metrics:
         parts.append(f"style {metrics['style_score']:.2f}".replace("-", "−"))
     if "noise_flicker" in metrics:
         parts.append(f"noise {metrics['noise_flicker']:.2f}")
-    if metrics.get("clip_flicker_input"):
-        parts.append(f"clip {metrics['clip_flicker'] / metrics['clip_flicker_input']:.1f}×")
+    if clip_input := metrics.get("clip_flicker_input"):
+        clip = f"clip {metrics['clip_flicker'] / clip_input:.1f}×"
+        if "clip_flicker_shown" in metrics:
+            clip += f", shown {metrics['clip_flicker_shown'] / clip_input:.1f}×"
+        parts.append(clip)
     return " · ".join(parts)
 
 
