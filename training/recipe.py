@@ -146,6 +146,10 @@ class Recipe(_Section):
     """What the content term compares the output with: the photo, or the teacher's painted
     photo (the Gram terms then take the painted look past the teacher's)."""
     stability_on: bool = True
+    stability_ramp_iters: Annotated[int, Field(ge=0)] = 0
+    """The stability terms' weights grow linearly from zero over this many iterations after the
+    teacher start (from the first iteration without one): the Gram terms draw strokes first,
+    then steady them. 0: full weights throughout."""
     work_side: Annotated[int, Field(ge=64)] = 512
     """Longest side the shipped generator works at (strokes keep their scale on big photos)."""
     sample_every: Annotated[int, Field(ge=1)] = 250
@@ -223,6 +227,15 @@ def learning_rate(recipe: Recipe, iteration: int) -> float:
         return recipe.lr
     t = (iteration - decay_from) / max(1, recipe.iters - decay_from)
     return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def stability_scale(recipe: Recipe, iteration: int) -> float:
+    """The share of the stability weights in force at ``iteration`` (``stability_ramp_iters``);
+    a teacher start keeps its own, full ones."""
+    since_teacher = iteration - recipe.distill_iters
+    if not recipe.stability_ramp_iters or since_teacher < 0:
+        return 1.0
+    return min(1.0, since_teacher / recipe.stability_ramp_iters)
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -43,7 +43,7 @@ from training.losses import (
 )
 from training.motion import MotionRange
 from training.multistyle import MultiStyleNet
-from training.recipe import Recipe, RecipeError, StylePrep, learning_rate
+from training.recipe import Recipe, RecipeError, StylePrep, learning_rate, stability_scale
 from training.report import save_loss_curves
 from training.samples import write_samples
 from training.stability_pass import StableOutputs, stable_pass
@@ -219,8 +219,9 @@ class Trainer:
         else:
             x = self.data.batch(r.batch)
         x, ids = x.to(self.device, memory_format=self.memory_format), ids.to(self.device)
+        steady = stability_scale(r, iteration) if r.stability_on else 0.0
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.use_amp):
-            y, l_noise, l_motion, l_local = self.generate_stably(x, ids, r.stability_on)
+            y, l_noise, l_motion, l_local = self.generate_stably(x, ids, steady > 0)
             feats = self.vgg(y)
             with torch.no_grad():
                 score_shaped = self.targets.floor is not None
@@ -243,9 +244,7 @@ class Trainer:
             w.content * l_content
             + w.style * l_style
             + w.tv * l_tv
-            + w.noise * l_noise
-            + w.motion * l_motion
-            + w.local * l_local
+            + steady * (w.noise * l_noise + w.motion * l_motion + w.local * l_local)
             + w.teacher * l_teacher
         )
         terms = (l_content, l_style, l_tv, l_noise, l_motion, l_local, l_teacher)

@@ -295,6 +295,15 @@ def test_the_locality_term_trains_only_where_it_is_weighted(tiny_job: JobFactory
         assert all((v > 0) == (weight > 0) for v in trainer.history["local"])
 
 
+def test_ramped_stability_terms_start_after_the_teacher_start(tiny_job: JobFactory) -> None:
+    recipe = _recipe(iters=5, distill_iters=2, distill_batch=2, stability_ramp_iters=2)
+    trainer = Trainer(tiny_job(recipe))
+    trainer.fit()
+    noise = trainer.history["noise"]
+    assert noise[:3] == [0.0, 0.0, 0.0], "no terms in the teacher start, none at the ramp's zero"
+    assert all(v > 0 for v in noise[3:])
+
+
 def test_a_teacher_start_can_train_the_stability_terms_too(tiny_job: JobFactory) -> None:
     plain = _recipe(iters=2, distill_iters=2, distill_batch=2)
     for recipe, trained in ((plain, False), (plain.with_overrides(distill_stability=True), True)):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from training.cli import _parse_crop
-from training.recipe import Recipe, RecipeError, learning_rate
+from training.recipe import Recipe, RecipeError, learning_rate, stability_scale
 
 
 def test_recipe_round_trips_through_its_dict() -> None:
@@ -93,6 +93,15 @@ def test_the_gram_terms_warm_up_again_after_a_teacher_start() -> None:
     ramp = [learning_rate(recipe, i) for i in range(40, 50)]
     assert ramp == sorted(ramp) and ramp[0] == pytest.approx(0.0004) and ramp[-1] == 0.004
     assert learning_rate(recipe, 50) == 0.004
+
+
+def test_the_stability_weights_ramp_in_after_a_teacher_start() -> None:
+    assert stability_scale(Recipe(), 0) == 1.0
+    recipe = Recipe().with_overrides(iters=100, distill_iters=40, stability_ramp_iters=20)
+    assert stability_scale(recipe, 39) == 1.0, "the teacher start keeps its own weights"
+    ramp = [stability_scale(recipe, i) for i in range(40, 61)]
+    assert ramp[0] == 0.0 and ramp == sorted(ramp) and ramp[10] == 0.5 and ramp[-1] == 1.0
+    assert stability_scale(recipe, 99) == 1.0
 
 
 @pytest.mark.parametrize(
