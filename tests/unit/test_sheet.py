@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import ImageFont
 
-from training.tools.sheet import figures_line, shorten
+from training.tools.sheet import figures_lines, shorten
 
 FONT = ImageFont.load_default(14)
 TITLE = "The Benzaiten Shrine at Inokashira in Snow"
@@ -23,11 +23,11 @@ def test_a_long_title_keeps_whole_words_that_fit_and_an_ellipsis() -> None:
     assert FONT.getlength(one_word_more) > 180
 
 
-def test_the_figures_line_shows_what_was_measured() -> None:
+def test_the_figures_lines_show_what_was_measured() -> None:
     measured = {"style_score": -0.5975, "noise_flicker": 0.6279,
                 "clip_flicker": 0.7055, "clip_flicker_input": 0.3259}  # fmt: skip
-    assert figures_line(measured) == "style −0.60 · noise 0.63 · clip 2.2×"
+    assert figures_lines(measured) == ("style −0.60 · noise 0.63", "clip 2.2×")
     shown = measured | {"clip_flicker_shown": 0.4}
-    assert figures_line(shown) == "style −0.60 · noise 0.63 · clip 2.2×, shown 1.2×"
-    assert figures_line({"noise_flicker": 0.62}) == "noise 0.62"
-    assert figures_line({}) == ""
+    assert figures_lines(shown) == ("style −0.60 · noise 0.63", "clip 2.2×, shown 1.2×")
+    assert figures_lines({"noise_flicker": 0.62}) == ("noise 0.62", "")
+    assert figures_lines({}) == ("", "")

@@ -48,20 +48,20 @@ def shorten(text: str, width: float, font: ImageFont.FreeTypeFont | ImageFont.Im
     return text
 
 
-def figures_line(metrics: Mapping[str, float]) -> str:
-    """The style score, the noise flicker and the clip flicker over the input's (and after the
-    video path's temporal pass, as shown), as known."""
-    parts = []
+def figures_lines(metrics: Mapping[str, float]) -> tuple[str, str]:
+    """The style score and the noise flicker; the clip flicker over the input's, from the
+    generator and as shown after the video path's temporal pass. Each part as known."""
+    first = []
     if "style_score" in metrics:
-        parts.append(f"style {metrics['style_score']:.2f}".replace("-", "−"))
+        first.append(f"style {metrics['style_score']:.2f}".replace("-", "−"))
     if "noise_flicker" in metrics:
-        parts.append(f"noise {metrics['noise_flicker']:.2f}")
+        first.append(f"noise {metrics['noise_flicker']:.2f}")
+    second = ""
     if clip_input := metrics.get("clip_flicker_input"):
-        clip = f"clip {metrics['clip_flicker'] / clip_input:.1f}×"
+        second = f"clip {metrics['clip_flicker'] / clip_input:.1f}×"
         if "clip_flicker_shown" in metrics:
-            clip += f", shown {metrics['clip_flicker_shown'] / clip_input:.1f}×"
-        parts.append(clip)
-    return " · ".join(parts)
+            second += f", shown {metrics['clip_flicker_shown'] / clip_input:.1f}×"
+    return " · ".join(first), second
 
 
 def _label(image: Image.Image, *lines: str, width: int = 0) -> Image.Image:
@@ -79,14 +79,15 @@ def _label(image: Image.Image, *lines: str, width: int = 0) -> Image.Image:
 
 def build_sheet(registry: StyleRegistry, photos: list[Path], cell: int) -> Image.Image:
     engine = Engine(registry)
-    blank = ("", "")
+    blank = ("", "", "")
     rows = [[_label(fit_cell(Image.new("RGB", (cell, cell), "white"), cell), *blank)]]
-    rows[0] += [_label(fit_cell(Image.open(p), cell), p.stem.split("_", 1)[-1], "") for p in photos]
+    rows[0] += [
+        _label(fit_cell(Image.open(p), cell), p.stem.split("_", 1)[-1], "", "") for p in photos
+    ]
     for name in registry.names():
         pack = registry.get(name)
         painting = fit_cell(Image.open(pack.style_image_path), cell)
-        figures = figures_line(pack.meta.metrics)
-        row = [_label(painting, pack.meta.title, figures, width=cell)]
+        row = [_label(painting, pack.meta.title, *figures_lines(pack.meta.metrics), width=cell)]
         for photo in photos:
             options = PhotoOptions(max_side=2 * cell, work_side=pack.meta.work_side)
             result = stylize_photo(photo, partial(engine.stylize_batch, name), options)
