@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 
 from inference.media.video_temporal import TemporalFilter
+from inference.media.video_types import VideoOptions
 from training.data import crop_to_multiple_of_4, load_photo, to_tensor
 from training.motion import pan_zoom_thetas, warp
 
@@ -94,10 +95,9 @@ def read_clip(path: Path, *, max_side: int, max_frames: int) -> list[torch.Tenso
 
 
 @torch.no_grad()
-def background_flicker(generate: Generator, frames: Sequence[torch.Tensor],
-                       threshold: float = STATIC_THRESHOLD) -> tuple[float, float]:  # fmt: skip
-    """(output, input) mean frame-to-frame change where the input changed < threshold/255."""
-    return static_change(frames, [generate(f.unsqueeze(0))[0] for f in frames], threshold)
+def clip_outputs(generate: Generator, frames: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The generator's output for each frame of a clip, one frame at a time, in order."""
+    return [generate(f.unsqueeze(0))[0] for f in frames]
 
 
 def static_change(frames: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor],
@@ -123,7 +123,8 @@ def as_shown(frames: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor]) ->
         stacked = torch.stack(list(images)).permute(0, 2, 3, 1) * 255.0
         return stacked.round().clamp(0, 255).to(torch.uint8).numpy()
 
-    shown = TemporalFilter().apply(to_bytes(frames), to_bytes(outputs))
+    temporal = TemporalFilter(VideoOptions().temporal_threshold)
+    shown = temporal.apply(to_bytes(frames), to_bytes(outputs))
     return list(torch.from_numpy(shown).permute(0, 3, 1, 2).float() / 255.0)
 
 
@@ -149,7 +150,7 @@ def evaluate(generate: Generator, photos: Sequence[Path], *, size: int = 384,
     clip_out = clip_in = clip_shown = None
     if clip is not None:
         frames = read_clip(clip, max_side=size, max_frames=clip_frames)
-        outputs = [generate(f.unsqueeze(0))[0] for f in frames]
+        outputs = clip_outputs(generate, frames)
         clip_out, clip_in = static_change(frames, outputs)
         clip_shown, _ = static_change(frames, as_shown(frames, outputs))
     return StabilityReport(flicker, warp_out, warp_in, clip_out, clip_in, clip_shown)

@@ -55,7 +55,7 @@ class VideoOptions:
     temporal_pass: bool = True
     """Keep the previous output where the input did not change (see ``video_temporal``)."""
     temporal_threshold: float = 2.0
-    """Mean luma change (0-255) of an 8×8 block under which the previous output is kept."""
+    """Mean luma change (0-255) of a 4×4 block under which the previous output is kept."""
 
 
 @dataclass(frozen=True)

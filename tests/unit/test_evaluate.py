@@ -8,7 +8,7 @@ import torch
 
 from training.evaluate import (
     as_shown,
-    background_flicker,
+    clip_outputs,
     identity_generator,
     noise_flicker,
     static_change,
@@ -62,14 +62,20 @@ def test_warping_error_catches_an_output_that_does_not_follow_the_motion() -> No
     assert frozen_err > 5 * warping_error(identity_generator, still, frames=6)[0]
 
 
-def test_background_flicker_counts_only_static_pixels() -> None:
-    base = _smooth_image(32, 32)
+def _corner_clip(side: int) -> list[torch.Tensor]:
+    """Five frames of a still scene with a moving object in one corner."""
+    base = _smooth_image(side, side)
     frames = []
     for t in range(5):
         frame = base.clone()
-        frame[:, :8, :8] = (t % 2) * 1.0  # a moving object in one corner
+        frame[:, :8, :8] = (t % 2) * 1.0
         frames.append(frame)
-    out, inp = background_flicker(identity_generator, frames)
+    return frames
+
+
+def test_background_flicker_counts_only_static_pixels() -> None:
+    frames = _corner_clip(32)
+    out, inp = static_change(frames, clip_outputs(identity_generator, frames))
     assert out == inp == 0, "the corner changes a lot, so it is not background"
 
     def flickering(x: torch.Tensor) -> torch.Tensor:
@@ -77,17 +83,12 @@ def test_background_flicker_counts_only_static_pixels() -> None:
         return (x + 0.01 * (flickering.calls % 2)).clamp(0, 1)  # type: ignore[attr-defined]
 
     flickering.calls = 0  # type: ignore[attr-defined]
-    out, inp = background_flicker(flickering, frames)
+    out, inp = static_change(frames, clip_outputs(flickering, frames))
     assert inp == 0 and abs(out - 2.55) < 0.05
 
 
 def test_the_shown_clip_keeps_still_areas_and_follows_the_moving_one() -> None:
-    base = _smooth_image(64, 64)
-    frames = []
-    for t in range(5):
-        frame = base.clone()
-        frame[:, :8, :8] = (t % 2) * 1.0  # a moving object in one corner
-        frames.append(frame)
+    frames = _corner_clip(64)
     outputs = [(f + 0.01 * (t % 2)).clamp(0, 1) for t, f in enumerate(frames)]  # tone swings
     shown = as_shown(frames, outputs)
     plain, _ = static_change(frames, outputs)
